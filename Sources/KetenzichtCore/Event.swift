@@ -1,0 +1,235 @@
+/// The identity of an event (SPEC §2.1: `source` and `id`). Ingesting the same identity twice with
+/// the same content is a duplicate; with other content, a conflict.
+public struct EventIdentity: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var source: String
+    public var id: String
+
+    public init(source: String, id: String) {
+        self.source = source
+        self.id = id
+    }
+
+    public static func < (lhs: EventIdentity, rhs: EventIdentity) -> Bool {
+        (lhs.source, lhs.id) < (rhs.source, rhs.id)
+    }
+
+    public var description: String { "\(id) (\(source))" }
+}
+
+/// The event types of SPEC §2.1, by their CloudEvents `type`.
+public enum EventType: String, CaseIterable, Sendable {
+    case partyRegistered = "nl.ketenzicht.party.registered"
+    case caseAssessed = "nl.ketenzicht.case.assessed"
+    case referralCreated = "nl.ketenzicht.referral.created"
+    case referralAccepted = "nl.ketenzicht.referral.accepted"
+    case referralStarted = "nl.ketenzicht.referral.started"
+    case referralCompleted = "nl.ketenzicht.referral.completed"
+    case referralRejected = "nl.ketenzicht.referral.rejected"
+    case referralWithdrawn = "nl.ketenzicht.referral.withdrawn"
+    case regieAssigned = "nl.ketenzicht.regie.assigned"
+}
+
+public enum Urgency: String, Sendable, CaseIterable {
+    case regulier, urgent, crisis
+}
+
+/// The status steps after creation (SPEC §1 lifecycle).
+public enum ReferralStep: String, Sendable, CaseIterable, Comparable {
+    case accepted, started, completed, rejected, withdrawn
+
+    var rank: Int {
+        switch self {
+        case .accepted: 0
+        case .started: 1
+        case .completed, .rejected, .withdrawn: 2
+        }
+    }
+
+    public var isTerminal: Bool { rank == 2 }
+
+    public static func < (lhs: ReferralStep, rhs: ReferralStep) -> Bool { lhs.rank < rhs.rank }
+
+    public var eventType: EventType {
+        switch self {
+        case .accepted: .referralAccepted
+        case .started: .referralStarted
+        case .completed: .referralCompleted
+        case .rejected: .referralRejected
+        case .withdrawn: .referralWithdrawn
+        }
+    }
+}
+
+public struct PartyRegistration: Sendable, Equatable {
+    public var party: String
+    public var name: String
+    public var domain: String
+    public var capacityPerWeek: Double?
+    public var normDays: Double?
+    public var regieEligible: Bool?
+
+    public init(party: String, name: String, domain: String, capacityPerWeek: Double? = nil, normDays: Double? = nil, regieEligible: Bool? = nil) {
+        self.party = party
+        self.name = name
+        self.domain = domain
+        self.capacityPerWeek = capacityPerWeek
+        self.normDays = normDays
+        self.regieEligible = regieEligible
+    }
+}
+
+public struct CaseAssessment: Sendable, Equatable {
+    public var caseID: String
+    /// ZRM scores by life domain, sorted by life domain so equal assessments compare equal.
+    public var scores: [(lifeDomain: String, score: Int)]
+
+    public init(caseID: String, scores: [(lifeDomain: String, score: Int)]) {
+        self.caseID = caseID
+        self.scores = scores.sorted { $0.lifeDomain < $1.lifeDomain }
+    }
+
+    public static func == (lhs: CaseAssessment, rhs: CaseAssessment) -> Bool {
+        lhs.caseID == rhs.caseID && lhs.scores.elementsEqual(rhs.scores) { $0.lifeDomain == $1.lifeDomain && $0.score == $1.score }
+    }
+}
+
+public struct ReferralCreation: Sendable, Equatable {
+    public var referral: String
+    public var caseID: String
+    public var from: String
+    public var to: String
+    public var urgency: Urgency?
+    public var lifeDomain: String?
+    public var dependsOn: [String]
+
+    public init(referral: String, caseID: String, from: String, to: String, urgency: Urgency? = nil, lifeDomain: String? = nil, dependsOn: [String] = []) {
+        self.referral = referral
+        self.caseID = caseID
+        self.from = from
+        self.to = to
+        self.urgency = urgency
+        self.lifeDomain = lifeDomain
+        self.dependsOn = dependsOn
+    }
+}
+
+public struct ReferralStatusChange: Sendable, Equatable {
+    public var referral: String
+    public var step: ReferralStep
+    /// `outcome` of a completion, `reason` of a rejection or withdrawal.
+    public var note: String?
+
+    public init(referral: String, step: ReferralStep, note: String? = nil) {
+        self.referral = referral
+        self.step = step
+        self.note = note
+    }
+}
+
+public struct RegieAssignment: Sendable, Equatable {
+    public var caseID: String
+    public var party: String
+
+    public init(caseID: String, party: String) {
+        self.caseID = caseID
+        self.party = party
+    }
+}
+
+public enum EventBody: Sendable, Equatable {
+    case partyRegistered(PartyRegistration)
+    case caseAssessed(CaseAssessment)
+    case referralCreated(ReferralCreation)
+    case referralStatus(ReferralStatusChange)
+    case regieAssigned(RegieAssignment)
+
+    public var type: EventType {
+        switch self {
+        case .partyRegistered: .partyRegistered
+        case .caseAssessed: .caseAssessed
+        case .referralCreated: .referralCreated
+        case .referralStatus(let change): change.step.eventType
+        case .regieAssigned: .regieAssigned
+        }
+    }
+}
+
+/// One validated, pseudonymised event: what the model applies and the store keeps.
+public struct Event: Sendable, Equatable {
+    public var identity: EventIdentity
+    public var time: Timestamp
+    public var body: EventBody
+
+    public init(identity: EventIdentity, time: Timestamp, body: EventBody) {
+        self.identity = identity
+        self.time = time
+        self.body = body
+    }
+
+    public var type: EventType { body.type }
+
+    /// The canonical CloudEvents JSON line of this event: fixed key order, UTC time with
+    /// milliseconds, no BSN (cases are already pseudonymous). The store keeps this text, and two
+    /// events with the same identity are duplicates exactly when their canonical lines are equal.
+    public var canonicalJSON: String {
+        var writer = CanonicalJSONWriter()
+        writer.object {
+            $0.field("data") { data in
+                data.object { fields in
+                    switch body {
+                    case .partyRegistered(let registration):
+                        if let capacity = registration.capacityPerWeek { fields.field("capacityPerWeek", number: capacity) }
+                        fields.field("domain", string: registration.domain)
+                        fields.field("name", string: registration.name)
+                        if let norm = registration.normDays { fields.field("normDays", number: norm) }
+                        fields.field("party", string: registration.party)
+                        if let eligible = registration.regieEligible { fields.field("regieEligible", bool: eligible) }
+                    case .caseAssessed(let assessment):
+                        fields.field("case", string: assessment.caseID)
+                        fields.field("zrm") { zrm in
+                            zrm.object { scores in
+                                for score in assessment.scores { scores.field(score.lifeDomain, number: Double(score.score)) }
+                            }
+                        }
+                    case .referralCreated(let creation):
+                        fields.field("case", string: creation.caseID)
+                        if !creation.dependsOn.isEmpty {
+                            fields.field("dependsOn") { list in list.array(creation.dependsOn) }
+                        }
+                        fields.field("from", string: creation.from)
+                        if let lifeDomain = creation.lifeDomain { fields.field("lifeDomain", string: lifeDomain) }
+                        fields.field("referral", string: creation.referral)
+                        fields.field("to", string: creation.to)
+                        if let urgency = creation.urgency { fields.field("urgency", string: urgency.rawValue) }
+                    case .referralStatus(let change):
+                        if let note = change.note {
+                            fields.field(change.step == .completed ? "outcome" : "reason", string: note)
+                        }
+                        fields.field("referral", string: change.referral)
+                    case .regieAssigned(let assignment):
+                        fields.field("case", string: assignment.caseID)
+                        fields.field("party", string: assignment.party)
+                    }
+                }
+            }
+            $0.field("id", string: identity.id)
+            $0.field("source", string: identity.source)
+            $0.field("specversion", string: "1.0")
+            $0.field("time", string: time.rfc3339)
+            $0.field("type", string: type.rawValue)
+        }
+        return writer.output
+    }
+
+    /// A stable 64-bit FNV-1a digest of the canonical line, for duplicate detection in memory.
+    public var fingerprint: UInt64 { Self.fingerprint(of: canonicalJSON) }
+
+    public static func fingerprint(of canonical: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in canonical.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

@@ -1,0 +1,186 @@
+/// An instant, in milliseconds since 1970-01-01T00:00:00Z.
+///
+/// Durations in Ketenzicht are elapsed time (SPEC §5: a day is 86,400 seconds whatever the clock
+/// or time zone does), so an instant is a plain count and arithmetic never consults a calendar.
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var millisecondsSinceEpoch: Int64
+
+    public init(millisecondsSinceEpoch: Int64) {
+        self.millisecondsSinceEpoch = millisecondsSinceEpoch
+    }
+
+    public static let millisecondsPerDay: Int64 = 86_400_000
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
+    }
+
+    public func adding(days: Double) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + Int64((days * Double(Self.millisecondsPerDay)).rounded()))
+    }
+
+    /// Elapsed days from `earlier` to `self` (negative when `earlier` is later).
+    public func days(since earlier: Timestamp) -> Double {
+        Double(millisecondsSinceEpoch - earlier.millisecondsSinceEpoch) / Double(Self.millisecondsPerDay)
+    }
+
+    /// RFC 3339 in UTC with milliseconds, the canonical form stored and answered.
+    public var description: String { rfc3339 }
+
+    public var rfc3339: String {
+        let ms = millisecondsSinceEpoch
+        let dayNumber = ms >= 0 ? ms / Self.millisecondsPerDay : -((-ms + Self.millisecondsPerDay - 1) / Self.millisecondsPerDay)
+        let msOfDay = ms - dayNumber * Self.millisecondsPerDay
+        let (year, month, day) = CivilDate.fromDays(dayNumber)
+        let hour = msOfDay / 3_600_000
+        let minute = msOfDay / 60_000 % 60
+        let second = msOfDay / 1000 % 60
+        let milli = msOfDay % 1000
+        var out = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        out += "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2)
+        if milli != 0 { out += "." + pad(milli, 3) }
+        return out + "Z"
+    }
+
+    /// Parses an RFC 3339 date-time (`2026-03-02T10:00:00+01:00`, fractions and `Z` allowed).
+    /// Impossible calendar dates such as 2027-06-31 are refused, not rolled over.
+    public init(rfc3339 text: some StringProtocol) throws(TimestampError) {
+        var bytes = Array(text.utf8)
+        bytes.reserveCapacity(0)
+        var index = 0
+        func digits(_ count: Int) throws(TimestampError) -> Int64 {
+            guard index + count <= bytes.count else { throw .malformed }
+            var value: Int64 = 0
+            for offset in 0..<count {
+                let byte = bytes[index + offset]
+                guard byte >= 0x30, byte <= 0x39 else { throw .malformed }
+                value = value * 10 + Int64(byte - 0x30)
+            }
+            index += count
+            return value
+        }
+        func expect(_ allowed: UInt8...) throws(TimestampError) {
+            guard index < bytes.count, allowed.contains(bytes[index]) else { throw .malformed }
+            index += 1
+        }
+        let year = try digits(4)
+        try expect(UInt8(ascii: "-"))
+        let month = try digits(2)
+        try expect(UInt8(ascii: "-"))
+        let day = try digits(2)
+        try expect(UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " "))
+        let hour = try digits(2)
+        try expect(UInt8(ascii: ":"))
+        let minute = try digits(2)
+        try expect(UInt8(ascii: ":"))
+        var second = try digits(2)
+        var millis: Int64 = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            var scale: Int64 = 100
+            var fractionDigits = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                millis += Int64(bytes[index] - 0x30) * scale
+                scale /= 10
+                fractionDigits += 1
+                index += 1
+            }
+            guard fractionDigits > 0, fractionDigits <= 9 else { throw .malformed }
+        }
+        guard index < bytes.count else { throw .missingOffset }
+        var offsetMinutes: Int64 = 0
+        switch bytes[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            index += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            let sign: Int64 = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            let offsetHours = try digits(2)
+            try expect(UInt8(ascii: ":"))
+            let offsetMins = try digits(2)
+            guard offsetHours <= 23, offsetMins <= 59 else { throw .outOfRange("offset") }
+            offsetMinutes = sign * (offsetHours * 60 + offsetMins)
+        default:
+            throw .missingOffset
+        }
+        guard index == bytes.count else { throw .malformed }
+        guard year >= 1, month >= 1, month <= 12 else { throw .outOfRange("month") }
+        guard day >= 1, day <= CivilDate.daysInMonth(year: year, month: month) else {
+            throw .impossibleDate(year: year, month: month, day: day)
+        }
+        guard hour <= 23 else { throw .outOfRange("hour") }
+        guard minute <= 59 else { throw .outOfRange("minute") }
+        // RFC 3339 allows a leap second; elapsed-time arithmetic folds it onto the second before.
+        guard second <= 60 else { throw .outOfRange("second") }
+        if second == 60 { second = 59; millis = 999 }
+        let days = CivilDate.toDays(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60
+        self.millisecondsSinceEpoch = seconds * 1000 + millis
+    }
+
+    /// A calendar date at 00:00 in the given offset from UTC (for date-only inputs such as iStandaarden).
+    public init(year: Int64, month: Int64, day: Int64, offsetMinutes: Int64 = 0) throws(TimestampError) {
+        guard year >= 1, month >= 1, month <= 12 else { throw .outOfRange("month") }
+        guard day >= 1, day <= CivilDate.daysInMonth(year: year, month: month) else {
+            throw .impossibleDate(year: year, month: month, day: day)
+        }
+        self.millisecondsSinceEpoch = (CivilDate.toDays(year: year, month: month, day: day) * 86_400 - offsetMinutes * 60) * 1000
+    }
+}
+
+public enum TimestampError: Error, Equatable, Sendable, CustomStringConvertible {
+    case malformed
+    case missingOffset
+    case outOfRange(String)
+    case impossibleDate(year: Int64, month: Int64, day: Int64)
+
+    public var description: String {
+        switch self {
+        case .malformed: "not an RFC 3339 date-time (expected like 2026-03-02T10:00:00+01:00)"
+        case .missingOffset: "RFC 3339 date-time without a time zone offset (add Z or +01:00)"
+        case .outOfRange(let part): "RFC 3339 date-time with the \(part) out of range"
+        case let .impossibleDate(year, month, day):
+            "impossible date \(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)): that month has \(CivilDate.daysInMonth(year: year, month: month)) days"
+        }
+    }
+}
+
+/// Proleptic Gregorian calendar arithmetic (Howard Hinnant's days-from-civil algorithms).
+enum CivilDate {
+    static func isLeap(_ year: Int64) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    static func daysInMonth(year: Int64, month: Int64) -> Int64 {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    static func toDays(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func fromDays(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+func pad(_ value: Int64, _ width: Int) -> String {
+    let digits = String(value)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}

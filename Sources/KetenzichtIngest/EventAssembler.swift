@@ -1,0 +1,193 @@
+public import KetenzichtCore
+
+/// The data fields of one event as a decoder found them. JSON answers with typed values, XML with
+/// attribute text; either way a wrong type is a `FieldProblem` naming the field as the user wrote it.
+public protocol EventFieldSource {
+    /// The name to print for a data field (`data.from` in JSON, `@from` in XML).
+    func displayName(of key: String) -> String
+    func string(_ key: String) throws(FieldProblem) -> String?
+    func number(_ key: String) throws(FieldProblem) -> Double?
+    func bool(_ key: String) throws(FieldProblem) -> Bool?
+    /// `dependsOn`: a list of referral ids.
+    func stringList(_ key: String) throws(FieldProblem) -> [String]?
+    /// `zrm`: life domain → score, in input order (duplicates included so they can be refused).
+    func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]?
+}
+
+/// Turns an envelope and its data fields into a validated `Event` (SPEC §2, §3). Shared by every
+/// decoder so that JSON and XML accept and refuse exactly the same things.
+public struct EventAssembler: Sendable {
+    public var pseudonymizer: Pseudonymizer
+    /// Life domains accepted in `zrm` and `lifeDomain` (the config's ZRM mapping).
+    public var lifeDomains: Set<String>
+
+    public static let maxIdentifierLength = 256
+    public static let maxTextLength = 4096
+
+    public init(pseudonymizer: Pseudonymizer, lifeDomains: Set<String> = Set(DomainCatalog.zrmLifeDomains)) {
+        self.pseudonymizer = pseudonymizer
+        self.lifeDomains = lifeDomains
+    }
+
+    /// The identity, when both parts are usable, so that errors can name the event.
+    public static func identity(id: String?, source: String?) -> EventIdentity? {
+        guard let id, let source, !id.isEmpty, !source.isEmpty else { return nil }
+        return EventIdentity(source: source, id: id)
+    }
+
+    public func assemble(
+        id: String?, source: String?, type: String?, time: String?,
+        fields: some EventFieldSource,
+        names: EnvelopeNames = .cloudEvents
+    ) throws(FieldProblem) -> Event {
+        let id = try Self.identifier(id, field: names.id)
+        let source = try Self.identifier(source, field: names.source)
+        guard let typeText = type else { throw FieldProblem(field: names.type, "missing") }
+        guard let type = EventType(rawValue: typeText) else {
+            throw FieldProblem(field: names.type, "unknown event type \"\(Self.clip(typeText))\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let timeText = time else { throw FieldProblem(field: names.time, "missing") }
+        let timestamp: Timestamp
+        do { timestamp = try Timestamp(rfc3339: timeText) } catch {
+            throw FieldProblem(field: names.time, "\(error) (got \"\(Self.clip(timeText))\")")
+        }
+        let body = try self.body(type: type, fields: fields)
+        return Event(identity: EventIdentity(source: source, id: id), time: timestamp, body: body)
+    }
+
+    public struct EnvelopeNames: Sendable {
+        public var id, source, type, time: String
+        public static let cloudEvents = EnvelopeNames(id: "id", source: "source", type: "type", time: "time")
+        public static let xmlAttributes = EnvelopeNames(id: "@id", source: "@source", type: "element", time: "@time")
+    }
+
+    private func body(type: EventType, fields: some EventFieldSource) throws(FieldProblem) -> EventBody {
+        func required(_ key: String) throws(FieldProblem) -> String {
+            guard let value = try fields.string(key) else { throw FieldProblem(field: fields.displayName(of: key), "missing") }
+            return try Self.identifier(value, field: fields.displayName(of: key))
+        }
+        func optionalText(_ key: String) throws(FieldProblem) -> String? {
+            guard let value = try fields.string(key) else { return nil }
+            guard value.utf8.count <= Self.maxTextLength else {
+                throw FieldProblem(field: fields.displayName(of: key), "longer than \(Self.maxTextLength) bytes")
+            }
+            return value
+        }
+        switch type {
+        case .partyRegistered:
+            let party = try required("party")
+            guard let name = try optionalText("name") else { throw FieldProblem(field: fields.displayName(of: "name"), "missing") }
+            let domain = try required("domain")
+            let capacity = try fields.number("capacityPerWeek")
+            if let capacity, !(capacity >= 0 && capacity.isFinite) {
+                throw FieldProblem(field: fields.displayName(of: "capacityPerWeek"), "must be a number ≥ 0, got \(capacity)")
+            }
+            let norm = try fields.number("normDays")
+            if let norm, !(norm > 0 && norm.isFinite) {
+                throw FieldProblem(field: fields.displayName(of: "normDays"), "must be a number of days > 0, got \(norm)")
+            }
+            let eligible = try fields.bool("regieEligible")
+            return .partyRegistered(PartyRegistration(party: party, name: name, domain: domain, capacityPerWeek: capacity, normDays: norm, regieEligible: eligible))
+        case .caseAssessed:
+            let caseID = try self.caseID(fields)
+            guard let raw = try fields.scores("zrm") else { throw FieldProblem(field: fields.displayName(of: "zrm"), "missing") }
+            guard !raw.isEmpty else { throw FieldProblem(field: fields.displayName(of: "zrm"), "holds no scores") }
+            var seen = Set<String>()
+            var scores: [(lifeDomain: String, score: Int)] = []
+            for (lifeDomain, value) in raw {
+                let field = fields.displayName(of: "zrm") + "." + lifeDomain
+                guard lifeDomains.contains(lifeDomain) else {
+                    throw FieldProblem(field: field, "unknown ZRM life domain; expected one of \(lifeDomains.sorted().joined(separator: ", "))")
+                }
+                guard seen.insert(lifeDomain).inserted else { throw FieldProblem(field: field, "scored twice") }
+                guard value == value.rounded(), value >= 1, value <= 5 else {
+                    throw FieldProblem(field: field, "ZRM score must be a whole number 1 to 5, got \(CanonicalJSONWriter.number(value))")
+                }
+                scores.append((lifeDomain, Int(value)))
+            }
+            return .caseAssessed(CaseAssessment(caseID: caseID, scores: scores))
+        case .referralCreated:
+            let referral = try required("referral")
+            let caseID = try self.caseID(fields)
+            let from = try required("from")
+            let to = try required("to")
+            guard from != to else {
+                throw FieldProblem(field: fields.displayName(of: "to"), "self-referral: from and to are both \(from)")
+            }
+            var urgency: Urgency?
+            if let text = try fields.string("urgency") {
+                guard let parsed = Urgency(rawValue: text) else {
+                    throw FieldProblem(field: fields.displayName(of: "urgency"), "must be regulier, urgent or crisis, got \"\(Self.clip(text))\"")
+                }
+                urgency = parsed
+            }
+            let lifeDomain = try fields.string("lifeDomain")
+            if let lifeDomain, !lifeDomains.contains(lifeDomain) {
+                throw FieldProblem(field: fields.displayName(of: "lifeDomain"), "unknown ZRM life domain \"\(Self.clip(lifeDomain))\"")
+            }
+            let dependsOn = try fields.stringList("dependsOn") ?? []
+            var seen = Set<String>()
+            for prerequisite in dependsOn {
+                _ = try Self.identifier(prerequisite, field: fields.displayName(of: "dependsOn"))
+                guard prerequisite != referral else {
+                    throw FieldProblem(field: fields.displayName(of: "dependsOn"), "referral \(referral) depends on itself")
+                }
+                guard seen.insert(prerequisite).inserted else {
+                    throw FieldProblem(field: fields.displayName(of: "dependsOn"), "lists \(prerequisite) twice")
+                }
+            }
+            return .referralCreated(ReferralCreation(referral: referral, caseID: caseID, from: from, to: to, urgency: urgency, lifeDomain: lifeDomain, dependsOn: dependsOn))
+        case .referralAccepted, .referralStarted, .referralCompleted, .referralRejected, .referralWithdrawn:
+            let referral = try required("referral")
+            let step: ReferralStep
+            var note: String?
+            switch type {
+            case .referralAccepted: step = .accepted
+            case .referralStarted: step = .started
+            case .referralCompleted: step = .completed; note = try optionalText("outcome")
+            case .referralRejected: step = .rejected; note = try optionalText("reason")
+            default: step = .withdrawn; note = try optionalText("reason")
+            }
+            return .referralStatus(ReferralStatusChange(referral: referral, step: step, note: note))
+        case .regieAssigned:
+            return .regieAssigned(RegieAssignment(caseID: try caseID(fields), party: try required("party")))
+        }
+    }
+
+    /// `case`, or `bsn` replaced by its pseudonym (SPEC §4). The raw BSN is never echoed.
+    private func caseID(_ fields: some EventFieldSource) throws(FieldProblem) -> String {
+        let caseText = try fields.string("case")
+        let bsn = try fields.string("bsn")
+        switch (caseText, bsn) {
+        case (nil, nil):
+            throw FieldProblem(field: fields.displayName(of: "case"), "missing (give case or bsn)")
+        case (.some, .some):
+            throw FieldProblem(field: fields.displayName(of: "bsn"), "give either case or bsn, not both")
+        case (let caseID?, nil):
+            let id = try Self.identifier(caseID, field: fields.displayName(of: "case"))
+            guard !Pseudonymizer.looksLikeBSN(id) else {
+                throw FieldProblem(field: fields.displayName(of: "case"), "looks like a BSN (9 digits); send it as bsn so that it is pseudonymised")
+            }
+            return id
+        case (nil, let bsn?):
+            return try pseudonymizer.caseID(forBSN: bsn, field: fields.displayName(of: "bsn"))
+        }
+    }
+
+    static func identifier(_ value: String?, field: String) throws(FieldProblem) -> String {
+        guard let value else { throw FieldProblem(field: field, "missing") }
+        guard !value.isEmpty else { throw FieldProblem(field: field, "empty") }
+        guard value.utf8.count <= maxIdentifierLength else {
+            throw FieldProblem(field: field, "longer than \(maxIdentifierLength) bytes")
+        }
+        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw FieldProblem(field: field, "contains control characters")
+        }
+        return value
+    }
+
+    /// Echoes at most 64 characters of bad input, so an error line stays readable.
+    static func clip(_ text: String) -> String {
+        text.count <= 64 ? text : String(text.prefix(61)) + "..."
+    }
+}

@@ -1,0 +1,44 @@
+public import KetenzichtCore
+
+/// What a decoder reads from: a file (streamed or memory-mapped, never loaded whole when large)
+/// or bytes received over the socket.
+public enum IngestInput: Sendable {
+    case file(path: String)
+    case bytes([UInt8], origin: String)
+
+    public var origin: String {
+        switch self {
+        case .file(let path): path
+        case .bytes(_, let origin): origin
+        }
+    }
+}
+
+/// One decoded event, or one piece of input that could not become an event.
+public struct DecodeRecord: Sendable {
+    public enum Outcome: Sendable {
+        case event(Event)
+        /// The input at `location` was refused. `raw` is the offending text (a JSON line, an XML
+        /// element) for the quarantine, or nil when there is nothing sensible to keep; callers
+        /// redact BSN-shaped digits before it touches disk.
+        case failure(IngestIssue, raw: String?)
+    }
+
+    public var location: InputLocation
+    public var outcome: Outcome
+
+    public init(location: InputLocation, outcome: Outcome) {
+        self.location = location
+        self.outcome = outcome
+    }
+}
+
+/// Progress of a long decode: bytes consumed of the total, for a progress bar.
+public typealias DecodeProgress = (_ bytesRead: Int, _ totalBytes: Int) -> Void
+
+/// A decoder for one input format. `decode` reports every event and every failure, in input
+/// order, through `sink`; it never throws: an unreadable file or a fatal syntax error is one
+/// more failure record, and the events before it stand.
+public protocol EventDecoder {
+    func decode(_ input: IngestInput, progress: DecodeProgress?, sink: (DecodeRecord) -> Void)
+}

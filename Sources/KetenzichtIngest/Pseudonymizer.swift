@@ -1,0 +1,90 @@
+import Crypto
+import Foundation
+
+/// Replaces a BSN by a keyed pseudonym (SPEC §4): the BSN is checked with the elfproef, then the
+/// case id is `p-` and the first 128 bits of HMAC-SHA256(key, bsn) in hex. Without the key the
+/// pseudonym cannot be linked back to the BSN, and with it every event about one person lands on
+/// one case.
+public struct Pseudonymizer: Sendable {
+    // Kept as bytes: Crypto's SymmetricKey is not Sendable, and a key is cheap to rebuild.
+    private let keyBytes: [UInt8]
+
+    public init(keyBytes: [UInt8]) {
+        precondition(keyBytes.count >= 32, "a pseudonymisation key has at least 256 bits")
+        self.keyBytes = keyBytes
+    }
+
+    public func caseID(forBSN bsn: String, field: String = "bsn") throws(FieldProblem) -> String {
+        guard Self.looksLikeBSN(bsn) else {
+            throw FieldProblem(field: field, "a BSN is 9 digits (got \(bsn.count) characters)")
+        }
+        guard Self.passesElfproef(bsn) else {
+            // Name the failure, not the number: the raw BSN must not reach logs or quarantine.
+            throw FieldProblem(field: field, "BSN fails the elfproef (11-check)")
+        }
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(bsn.utf8), using: SymmetricKey(data: keyBytes))
+        var hex = "p-"
+        for byte in mac.prefix(16) {
+            hex += String(byte >> 4, radix: 16) + String(byte & 0xf, radix: 16)
+        }
+        return hex
+    }
+
+    public static func looksLikeBSN(_ text: String) -> Bool {
+        text.utf8.count == 9 && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// The BSN elfproef: 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a multiple of 11 (and not 0).
+    public static func passesElfproef(_ bsn: String) -> Bool {
+        let digits = bsn.utf8.map { Int($0) - 0x30 }
+        guard digits.count == 9, digits.allSatisfy({ (0...9).contains($0) }) else { return false }
+        var sum = 0
+        for (index, digit) in digits.enumerated() {
+            sum += index == 8 ? -digit : (9 - index) * digit
+        }
+        return sum != 0 && sum % 11 == 0
+    }
+
+    /// Reads the key file, or creates it with 32 random bytes and mode 0600 when it does not exist.
+    /// A key file readable by group or others is refused: it would make pseudonyms reversible
+    /// for anyone holding a list of BSNs.
+    public static func loadOrCreateKey(at path: String) throws -> Pseudonymizer {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if fd >= 0 {
+            var bytes = [UInt8](repeating: 0, count: 32)
+            var generator = SystemRandomNumberGenerator()
+            for index in bytes.indices { bytes[index] = generator.next() }
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let synced = fsync(fd)
+            close(fd)
+            guard written == 32, synced == 0 else {
+                unlink(path)
+                throw KeyFileError(path: path, message: "could not write a new key: \(String(cString: strerror(errno)))")
+            }
+            return Pseudonymizer(keyBytes: bytes)
+        }
+        guard errno == EEXIST else {
+            throw KeyFileError(path: path, message: "cannot create the key file: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw KeyFileError(path: path, message: "cannot stat the key file: \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw KeyFileError(path: path, message: "key file is accessible to group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw KeyFileError(path: path, message: "cannot read the key file")
+        }
+        guard data.count >= 32 else {
+            throw KeyFileError(path: path, message: "key file holds \(data.count) bytes; at least 32 are needed")
+        }
+        return Pseudonymizer(keyBytes: [UInt8](data))
+    }
+}
+
+public struct KeyFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
