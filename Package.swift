@@ -38,8 +38,13 @@ let package = Package(
             dependencies: [
                 "KetenzichtCore", "XMLStreaming",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: strict
+        ),
+        // The config file of SPEC §8: parsed, validated, documented defaults.
+        .target(
+            name: "KetenzichtConfig",
+            dependencies: ["KetenzichtCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
@@ -54,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "ketenzicht",
             dependencies: [
-                "KetenzichtCore", "KetenzichtIngest", "KetenzichtStore",
+                "KetenzichtCore", "KetenzichtIngest", "KetenzichtStore", "KetenzichtConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,6 +76,7 @@ let package = Package(
             dependencies: ["KetenzichtStore", "KetenzichtIngest", "KetenzichtCore"],
             swiftSettings: strict
         ),
+        .testTarget(name: "KetenzichtConfigTests", dependencies: ["KetenzichtConfig", "KetenzichtCore"], swiftSettings: strict),
         .testTarget(name: "ketenzichtTests", dependencies: ["KetenzichtStore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

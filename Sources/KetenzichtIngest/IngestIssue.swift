@@ -48,8 +48,10 @@ public struct IngestIssue: Sendable, Equatable, CustomStringConvertible {
         self.init(severity: severity, location: location, event: event, field: problem.field, message: problem.message)
     }
 
-    /// `file.ndjson:12: event e-991 (urn:…): data.from: …`
-    public var description: String {
+    /// `file.ndjson:12: event e-991 (urn:…): data.from: …`, with BSN-shaped digits redacted.
+    public var description: String { redactingBSNs(unredactedDescription) }
+
+    private var unredactedDescription: String {
         var text = "\(location): "
         if severity == .warning { text += "warning: " }
         if let event { text += "event \(event): " }

@@ -1,0 +1,183 @@
+public import KetenzichtCore
+import Foundation
+import Yams
+
+/// The config file of SPEC §8 (YAML, `version: 1`). Every setting has the default documented in
+/// `config/ketenzicht.yaml`; a missing file means all defaults. Unknown keys are errors, so a typo
+/// never silently falls back to a default.
+public struct Configuration: Sendable, Equatable {
+    public static let currentVersion = 1
+
+    /// The state directory: the event store, the quarantine and the pseudonymisation key.
+    public var stateDirectory = "./state"
+    /// The pseudonymisation key; nil means `<stateDirectory>/pseudonym.key`.
+    public var keyFile: String?
+    public var unknownParties: ChainModel.UnknownPartyPolicy = .register
+    public var pendingHorizonDays: Double = 30
+    public var maxLineBytes = 16 << 20
+    public var catalog: DomainCatalog = .standard
+
+    public init() {}
+
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(file: path, line: nil, key: nil, message: "cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(file: path, line: nil, key: nil, message: "not UTF-8 text")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml: String, file: String = "config") throws(ConfigurationError) -> Configuration {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigurationError(file: file, line: nil, key: nil, message: "empty config: it needs at least `version: \(currentVersion)`")
+            }
+            root = node
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(file: file, line: nil, key: nil, message: "not valid YAML: \(error)")
+        }
+        let reader = NodeReader(file: file)
+        return try reader.configuration(root)
+    }
+}
+
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var message: String
+
+    public var description: String {
+        var text = file
+        if let line { text += ":\(line)" }
+        text += ": "
+        if let key { text += "\(key): " }
+        return text + message
+    }
+}
+
+/// Walks the YAML node tree, keeping line numbers for messages.
+private struct NodeReader {
+    let file: String
+
+    func fail(_ node: Node?, _ key: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: node?.mark.map { $0.line }, key: key, message: message)
+    }
+
+    func mapping(_ node: Node, _ key: String, allowed: Set<String>?) throws(ConfigurationError) -> [(String, Node)] {
+        guard let mapping = node.mapping else { throw fail(node, key, "must be a mapping") }
+        var seen = Set<String>()
+        var entries: [(String, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let name = keyNode.string else { throw fail(keyNode, key, "keys must be strings") }
+            let path = key.isEmpty ? name : key + "." + name
+            if let allowed, !allowed.contains(name) {
+                throw fail(keyNode, path, "unknown setting; expected one of \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard seen.insert(name).inserted else { throw fail(keyNode, path, "given twice") }
+            entries.append((name, value))
+        }
+        return entries
+    }
+
+    func string(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
+        guard let scalar = node.scalar, !scalar.string.isEmpty else { throw fail(node, key, "must be a non-empty string") }
+        return scalar.string
+    }
+
+    func number(_ node: Node, _ key: String, positive: Bool = true) throws(ConfigurationError) -> Double {
+        guard let value = node.float ?? node.int.map(Double.init), value.isFinite, !positive || value > 0 else {
+            throw fail(node, key, "must be a positive number, got \(node.scalar?.string ?? "a non-scalar")")
+        }
+        return value
+    }
+
+    func bool(_ node: Node, _ key: String) throws(ConfigurationError) -> Bool {
+        guard let value = node.bool else { throw fail(node, key, "must be true or false, got \(node.scalar?.string ?? "a non-scalar")") }
+        return value
+    }
+
+    func configuration(_ root: Node) throws(ConfigurationError) -> Configuration {
+        var config = Configuration()
+        let entries = try mapping(root, "", allowed: ["version", "paths", "ingest", "domains", "zrm"])
+        guard let version = entries.first(where: { $0.0 == "version" })?.1 else {
+            throw fail(root, "version", "missing; this build reads `version: \(Configuration.currentVersion)`")
+        }
+        guard version.int == Configuration.currentVersion else {
+            throw fail(version, "version", "unsupported version \(version.scalar?.string ?? "?"); this build reads version \(Configuration.currentVersion)")
+        }
+        var domains = DomainCatalog.standard.domains
+        var carriers = DomainCatalog.standard.lifeDomainCarriers
+        var crisisNorm = DomainCatalog.standard.crisisNormDays
+        var fallback = DomainCatalog.standard.fallbackDomain
+        var domainsNode = root
+        for (name, node) in entries {
+            switch name {
+            case "paths":
+                for (key, value) in try mapping(node, "paths", allowed: ["state", "keyFile"]) {
+                    switch key {
+                    case "state": config.stateDirectory = try string(value, "paths.state")
+                    default: config.keyFile = try string(value, "paths.keyFile")
+                    }
+                }
+            case "ingest":
+                for (key, value) in try mapping(node, "ingest", allowed: ["unknownParties", "pendingHorizonDays", "maxLineBytes"]) {
+                    switch key {
+                    case "unknownParties":
+                        guard let policy = ChainModel.UnknownPartyPolicy(rawValue: try string(value, "ingest.unknownParties")) else {
+                            throw fail(value, "ingest.unknownParties", "must be register or reject")
+                        }
+                        config.unknownParties = policy
+                    case "pendingHorizonDays": config.pendingHorizonDays = try number(value, "ingest.pendingHorizonDays")
+                    default:
+                        let bytes = try number(value, "ingest.maxLineBytes")
+                        guard bytes >= 1024, bytes == bytes.rounded(), bytes <= Double(1 << 30) else {
+                            throw fail(value, "ingest.maxLineBytes", "must be a whole number of bytes from 1024 to 1073741824")
+                        }
+                        config.maxLineBytes = Int(bytes)
+                    }
+                }
+            case "domains":
+                domainsNode = node
+                for (key, value) in try mapping(node, "domains", allowed: ["crisisNormDays", "fallback", "list"]) {
+                    switch key {
+                    case "crisisNormDays": crisisNorm = try number(value, "domains.crisisNormDays")
+                    case "fallback": fallback = try string(value, "domains.fallback")
+                    default:
+                        for (domainName, settings) in try mapping(value, "domains.list", allowed: nil) {
+                            let path = "domains.list." + domainName
+                            var domain = domains[domainName] ?? DomainCatalog.PartyDomain(name: domainName, normDays: 56, regieEligible: false, normBasis: "")
+                            for (field, fieldValue) in try mapping(settings, path, allowed: ["normDays", "regieEligible", "basis"]) {
+                                switch field {
+                                case "normDays": domain.normDays = try number(fieldValue, path + ".normDays")
+                                case "regieEligible": domain.regieEligible = try bool(fieldValue, path + ".regieEligible")
+                                default: domain.normBasis = try string(fieldValue, path + ".basis")
+                                }
+                            }
+                            domains[domainName] = domain
+                        }
+                    }
+                }
+            case "zrm":
+                for (lifeDomain, value) in try mapping(node, "zrm", allowed: Set(DomainCatalog.zrmLifeDomains)) {
+                    carriers[lifeDomain] = try string(value, "zrm." + lifeDomain)
+                }
+            default:
+                break
+            }
+        }
+        do {
+            config.catalog = try DomainCatalog(
+                domains: domains.values.sorted { $0.name < $1.name },
+                lifeDomainCarriers: carriers, crisisNormDays: crisisNorm, fallbackDomain: fallback)
+        } catch {
+            throw fail(domainsNode, "domains", error.description)
+        }
+        return config
+    }
+}

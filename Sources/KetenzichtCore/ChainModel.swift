@@ -1,0 +1,425 @@
+/// The in-memory model of SPEC §1–§2: parties, cases and referrals with their lifecycles, built by
+/// applying validated events. It is a value: the single writer mutates its copy, readers hold
+/// snapshots that never change under them.
+///
+/// Ordering: every transition keeps its event time, and validity is judged on the time line, not
+/// on arrival order, so a valid set of events gives the same model in any order. A status event
+/// whose referral is not known yet (or a completion whose start is not known yet) waits as
+/// pending until it can be applied or expires past the horizon. Of two events that contradict
+/// each other, the one applied second is refused.
+public struct ChainModel: Sendable {
+    public struct Party: Sendable, Equatable {
+        public var id: String
+        /// The registration with the latest event time; nil while the party is only known from referrals.
+        public var registration: PartyRegistration?
+        public var registrationTime: Timestamp?
+        public var registrationEvent: EventIdentity?
+        /// First time the party was seen in any event.
+        public var firstSeen: Timestamp
+
+        public var isAutoRegistered: Bool { registration == nil }
+        public func domain(fallback: String) -> String { registration?.domain ?? fallback }
+    }
+
+    public struct Referral: Sendable, Equatable {
+        public var id: String
+        public var caseID: String
+        public var from: String
+        public var to: String
+        public var created: Timestamp
+        public var urgency: Urgency?
+        public var lifeDomain: String?
+        public var dependsOn: [String]
+        public var createdBy: EventIdentity
+        public var accepted: Timestamp?
+        public var started: Timestamp?
+        /// Completed, rejected or withdrawn: the referral's end, with its outcome or reason.
+        public var ended: (step: ReferralStep, time: Timestamp, note: String?)?
+
+        public static func == (lhs: Referral, rhs: Referral) -> Bool {
+            lhs.id == rhs.id && lhs.caseID == rhs.caseID && lhs.from == rhs.from && lhs.to == rhs.to
+                && lhs.created == rhs.created && lhs.urgency == rhs.urgency && lhs.lifeDomain == rhs.lifeDomain
+                && lhs.dependsOn == rhs.dependsOn && lhs.createdBy == rhs.createdBy && lhs.accepted == rhs.accepted
+                && lhs.started == rhs.started && lhs.ended?.step == rhs.ended?.step
+                && lhs.ended?.time == rhs.ended?.time && lhs.ended?.note == rhs.ended?.note
+        }
+
+        public var completed: Timestamp? { ended?.step == .completed ? ended?.time : nil }
+
+        /// The lifecycle state as seen at `asOf` (SPEC §5 sees only events with time ≤ asOf).
+        public func state(asOf: Timestamp) -> ReferralState? {
+            guard created <= asOf else { return nil }
+            if let ended, ended.time <= asOf {
+                switch ended.step {
+                case .completed: return .completed
+                case .rejected: return .rejected
+                default: return .withdrawn
+                }
+            }
+            if let started, started <= asOf { return .started }
+            if let accepted, accepted <= asOf { return .accepted }
+            return .created
+        }
+    }
+
+    public struct Case: Sendable, Equatable {
+        public var id: String
+        /// Referral ids in creation-time order.
+        public var referrals: [String] = []
+        /// ZRM assessments in time order; the latest with time ≤ asOf counts.
+        public var assessments: [(time: Timestamp, event: EventIdentity, scores: [(lifeDomain: String, score: Int)])] = []
+        /// Manual regie assignments in time order.
+        public var regieAssignments: [(time: Timestamp, event: EventIdentity, party: String)] = []
+
+        public static func == (lhs: Case, rhs: Case) -> Bool {
+            lhs.id == rhs.id && lhs.referrals == rhs.referrals
+                && lhs.assessments.elementsEqual(rhs.assessments) { $0.time == $1.time && $0.event == $1.event && $0.scores.elementsEqual($1.scores) { $0 == $1 } }
+                && lhs.regieAssignments.elementsEqual(rhs.regieAssignments) { $0 == $1 }
+        }
+    }
+
+    /// What to do with a party that a referral or regie names before it was registered.
+    public enum UnknownPartyPolicy: String, Sendable {
+        /// Register it with the catalog's fallback domain (`overig`) and warn (the default).
+        case register
+        case reject
+    }
+
+    public private(set) var catalog: DomainCatalog
+    public var unknownParties: UnknownPartyPolicy
+    /// How long, in event time, a pending status event may wait for its referral.
+    public var pendingHorizonDays: Double
+
+    public private(set) var parties: [String: Party] = [:]
+    public private(set) var referrals: [String: Referral] = [:]
+    public private(set) var cases: [String: Case] = [:]
+    /// Pending status events by referral id, in arrival order.
+    public private(set) var pending: [String: [Event]] = [:]
+    public private(set) var pendingCount = 0
+    /// The latest event time applied or held: the clock against which pending events expire.
+    public private(set) var highWater: Timestamp?
+    private var fingerprints: [EventIdentity: UInt64] = [:]
+
+    public init(catalog: DomainCatalog = .standard, unknownParties: UnknownPartyPolicy = .register, pendingHorizonDays: Double = 30) {
+        self.catalog = catalog
+        self.unknownParties = unknownParties
+        self.pendingHorizonDays = pendingHorizonDays
+    }
+
+    /// Replaces the domain catalog (a config reload). Stored registrations keep their domain names;
+    /// analyses look norms up at query time, so nothing else changes.
+    public mutating func updateCatalog(_ catalog: DomainCatalog) { self.catalog = catalog }
+
+    public var eventCount: Int { fingerprints.count }
+
+    // MARK: Applying events
+
+    public enum Disposition: Sendable, Equatable {
+        /// Applied; any warnings (such as an auto-registered party) are attached.
+        case applied(warnings: [Refusal])
+        /// Held until its referral (or the step it needs) is known.
+        case pending
+        /// The same identity with the same content was seen before.
+        case duplicate
+        case refused(Refusal)
+    }
+
+    /// Why an event was refused or warned about, naming the field.
+    public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+        public var field: String?
+        public var message: String
+        public init(field: String?, _ message: String) {
+            self.field = field
+            self.message = message
+        }
+        public var description: String { field.map { "\($0): \(message)" } ?? message }
+    }
+
+    /// The result of one `apply`: the event's own disposition, plus pending events that this event
+    /// released (now applied) or proved invalid (to be quarantined by the caller).
+    public struct ApplyResult: Sendable {
+        public var disposition: Disposition
+        public var released: [EventIdentity] = []
+        public var evicted: [(event: Event, refusal: Refusal)] = []
+    }
+
+    /// Applies one validated event. `fingerprint` defaults to the event's canonical digest; the
+    /// store passes the one it already computed.
+    public mutating func apply(_ event: Event, fingerprint: UInt64? = nil) -> ApplyResult {
+        let digest = fingerprint ?? event.fingerprint
+        if let known = fingerprints[event.identity] {
+            if known == digest { return ApplyResult(disposition: .duplicate) }
+            return ApplyResult(disposition: .refused(Refusal(field: "id", "conflict: event \(event.identity) was already ingested with different content")))
+        }
+        var result = ApplyResult(disposition: .applied(warnings: []))
+        switch event.body {
+        case .partyRegistered(let registration):
+            guard catalog.domain(named: registration.domain) != nil else {
+                return ApplyResult(disposition: .refused(Refusal(field: "domain", "unknown domain \(registration.domain); configured domains are \(catalog.domains.keys.sorted().joined(separator: ", "))")))
+            }
+            registerParty(registration, event: event)
+        case .caseAssessed(let assessment):
+            var record = cases[assessment.caseID] ?? Case(id: assessment.caseID)
+            let index = record.assessments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
+            record.assessments.insert((event.time, event.identity, assessment.scores), at: index)
+            cases[assessment.caseID] = record
+        case .referralCreated(let creation):
+            switch create(creation, event: event) {
+            case .failure(let refusal): return ApplyResult(disposition: .refused(refusal))
+            case .success(let warnings):
+                result.disposition = .applied(warnings: warnings)
+                retryPending(for: creation.referral, into: &result)
+            }
+        case .referralStatus(let change):
+            switch applyStatus(change, event: event) {
+            case .applied:
+                retryPending(for: change.referral, into: &result)
+            case .wait:
+                pending[change.referral, default: []].append(event)
+                pendingCount += 1
+                result.disposition = .pending
+            case .refused(let refusal):
+                return ApplyResult(disposition: .refused(refusal))
+            }
+        case .regieAssigned(let assignment):
+            var warnings: [Refusal] = []
+            if let refusal = ensureParty(assignment.party, field: "party", at: event.time, warnings: &warnings) {
+                return ApplyResult(disposition: .refused(refusal))
+            }
+            var record = cases[assignment.caseID] ?? Case(id: assignment.caseID)
+            let index = record.regieAssignments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
+            record.regieAssignments.insert((event.time, event.identity, assignment.party), at: index)
+            cases[assignment.caseID] = record
+            result.disposition = .applied(warnings: warnings)
+        }
+        fingerprints[event.identity] = digest
+        advanceHighWater(event.time)
+        return result
+    }
+
+    /// Refuses pending events older than the horizon (SPEC §2): their referral never came.
+    public mutating func expirePending() -> [(event: Event, refusal: Refusal)] {
+        guard let highWater, pendingCount > 0 else { return [] }
+        let cutoff = highWater.adding(days: -pendingHorizonDays)
+        var expired: [(event: Event, refusal: Refusal)] = []
+        for (referralID, events) in pending {
+            var keep: [Event] = []
+            for event in events {
+                if event.time < cutoff {
+                    let reason = referrals[referralID] == nil
+                        ? "referral \(referralID) is still unknown \(formatDays(pendingHorizonDays)) days (event time) after this event; quarantined"
+                        : "referral \(referralID) has not started \(formatDays(pendingHorizonDays)) days (event time) after this completion; quarantined"
+                    expired.append((event, Refusal(field: "data.referral", reason)))
+                    fingerprints[event.identity] = nil
+                } else {
+                    keep.append(event)
+                }
+            }
+            pending[referralID] = keep.isEmpty ? nil : keep
+        }
+        pendingCount -= expired.count
+        return expired.sorted { ($0.event.time, $0.event.identity) < ($1.event.time, $1.event.identity) }
+    }
+
+    private mutating func advanceHighWater(_ time: Timestamp) {
+        if highWater.map({ time > $0 }) ?? true { highWater = time }
+    }
+
+    private mutating func registerParty(_ registration: PartyRegistration, event: Event) {
+        var party = parties[registration.party] ?? Party(id: registration.party, firstSeen: event.time)
+        party.firstSeen = min(party.firstSeen, event.time)
+        // The latest registration wins, whatever order they arrive in; ties go to the larger identity.
+        let newer = party.registrationTime.map { (event.time, event.identity) > ($0, party.registrationEvent!) } ?? true
+        if newer {
+            party.registration = registration
+            party.registrationTime = event.time
+            party.registrationEvent = event.identity
+        }
+        parties[registration.party] = party
+    }
+
+    private mutating func ensureParty(_ id: String, field: String, at time: Timestamp, warnings: inout [Refusal]) -> Refusal? {
+        if var party = parties[id] {
+            if time < party.firstSeen {
+                party.firstSeen = time
+                parties[id] = party
+            }
+            return nil
+        }
+        switch unknownParties {
+        case .reject:
+            return Refusal(field: field, "unknown party \(id) (register it first with a party.registered event)")
+        case .register:
+            parties[id] = Party(id: id, firstSeen: time)
+            warnings.append(Refusal(field: field, "unknown party \(id): registered with domain \(catalog.fallbackDomain) until a party.registered event names its domain"))
+            return nil
+        }
+    }
+
+    private mutating func create(_ creation: ReferralCreation, event: Event) -> Result<[Refusal], Refusal> {
+        if let existing = referrals[creation.referral] {
+            return .failure(Refusal(field: "data.referral", "referral \(creation.referral) was already created by event \(existing.createdBy)"))
+        }
+        if unknownParties == .reject {
+            for (field, id) in [("data.from", creation.from), ("data.to", creation.to)] where parties[id] == nil {
+                return .failure(Refusal(field: field, "unknown party \(id) (register it first with a party.registered event)"))
+            }
+        }
+        if let cycle = dependencyCycle(adding: creation) {
+            return .failure(Refusal(field: "data.dependsOn", "dependsOn cycle: \(cycle.joined(separator: " → "))"))
+        }
+        var warnings: [Refusal] = []
+        _ = ensureParty(creation.from, field: "data.from", at: event.time, warnings: &warnings)
+        _ = ensureParty(creation.to, field: "data.to", at: event.time, warnings: &warnings)
+        referrals[creation.referral] = Referral(
+            id: creation.referral, caseID: creation.caseID, from: creation.from, to: creation.to,
+            created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain,
+            dependsOn: creation.dependsOn, createdBy: event.identity)
+        var record = cases[creation.caseID] ?? Case(id: creation.caseID)
+        let index = record.referrals.insertionIndex {
+            let other = referrals[$0]!
+            return (other.created, other.id) <= (event.time, creation.referral)
+        }
+        record.referrals.insert(creation.referral, at: index)
+        cases[creation.caseID] = record
+        return .success(warnings)
+    }
+
+    /// The path back to `creation` through known `dependsOn` links, if adding it closes a cycle.
+    private func dependencyCycle(adding creation: ReferralCreation) -> [String]? {
+        var parent: [String: String] = [:]
+        var stack = creation.dependsOn.map { ($0, creation.referral) }
+        var visited = Set<String>()
+        while let (node, from) = stack.popLast() {
+            guard visited.insert(node).inserted else { continue }
+            parent[node] = from
+            if node == creation.referral { break }
+            for next in referrals[node]?.dependsOn ?? [] { stack.append((next, node)) }
+        }
+        guard parent[creation.referral] != nil else { return nil }
+        var path = [creation.referral]
+        var node = parent[creation.referral]!
+        while node != creation.referral {
+            path.append(node)
+            node = parent[node]!
+        }
+        path.append(creation.referral)
+        return Array(path.reversed())
+    }
+
+    private enum StatusOutcome { case applied, wait, refused(Refusal) }
+
+    private mutating func applyStatus(_ change: ReferralStatusChange, event: Event) -> StatusOutcome {
+        guard var referral = referrals[change.referral] else { return .wait }
+        let time = event.time
+        let field = "time"
+        if time < referral.created {
+            return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral's creation at \(referral.created)"))
+        }
+        if let ended = referral.ended {
+            if ended.step == change.step {
+                return .refused(Refusal(field: "type", "referral \(referral.id) was already \(ended.step.rawValue) at \(ended.time)"))
+            }
+            if change.step.isTerminal {
+                return .refused(Refusal(field: "type", "referral \(referral.id) already ended: \(ended.step.rawValue) at \(ended.time)"))
+            }
+            if time > ended.time {
+                return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) comes after the referral was \(ended.step.rawValue) at \(ended.time)"))
+            }
+        }
+        switch change.step {
+        case .accepted:
+            if let accepted = referral.accepted {
+                return .refused(Refusal(field: "type", "referral \(referral.id) was already accepted at \(accepted)"))
+            }
+            if let started = referral.started, time > started {
+                return .refused(Refusal(field: field, "accepted at \(time) comes after the referral started at \(started)"))
+            }
+            referral.accepted = time
+        case .started:
+            if let started = referral.started {
+                return .refused(Refusal(field: "type", "referral \(referral.id) already started at \(started)"))
+            }
+            if let accepted = referral.accepted, time < accepted {
+                return .refused(Refusal(field: field, "started at \(time) is before the referral was accepted at \(accepted)"))
+            }
+            referral.started = time
+        case .completed:
+            guard let started = referral.started else { return .wait }
+            if time < started {
+                return .refused(Refusal(field: field, "completed at \(time) is before the referral started at \(started)"))
+            }
+            referral.ended = (.completed, time, change.note)
+        case .rejected, .withdrawn:
+            if let started = referral.started, time < started {
+                return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral started at \(started)"))
+            }
+            if let accepted = referral.accepted, time < accepted {
+                return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral was accepted at \(accepted)"))
+            }
+            referral.ended = (change.step, time, change.note)
+        }
+        referrals[change.referral] = referral
+        return .applied
+    }
+
+    /// Applies what waited for `referralID`, earliest event time first, until nothing more moves.
+    private mutating func retryPending(for referralID: String, into result: inout ApplyResult) {
+        guard var waiting = pending.removeValue(forKey: referralID) else { return }
+        pendingCount -= waiting.count
+        waiting.sort { ($0.time, stepRank($0), $0.identity) < ($1.time, stepRank($1), $1.identity) }
+        var progressed = true
+        while progressed, !waiting.isEmpty {
+            progressed = false
+            var stillWaiting: [Event] = []
+            for event in waiting {
+                guard case .referralStatus(let change) = event.body else { continue }
+                switch applyStatus(change, event: event) {
+                case .applied:
+                    result.released.append(event.identity)
+                    progressed = true
+                case .wait:
+                    stillWaiting.append(event)
+                case .refused(let refusal):
+                    fingerprints[event.identity] = nil
+                    result.evicted.append((event, refusal))
+                }
+            }
+            waiting = stillWaiting
+        }
+        if !waiting.isEmpty {
+            pending[referralID] = waiting
+            pendingCount += waiting.count
+        }
+    }
+
+    private func stepRank(_ event: Event) -> Int {
+        if case .referralStatus(let change) = event.body { return change.step.rank }
+        return 0
+    }
+}
+
+/// The lifecycle state of a referral at a moment (SPEC §1).
+public enum ReferralState: String, Sendable, CaseIterable {
+    case created, accepted, started, completed, rejected, withdrawn
+
+    /// Open = created or accepted: not started, not ended (SPEC §5).
+    public var isOpen: Bool { self == .created || self == .accepted }
+    /// Active = involved in a case: created, accepted or started (SPEC §5, regisseur).
+    public var isActive: Bool { isOpen || self == .started }
+}
+
+extension Array {
+    /// The index after the last element satisfying `isBefore`, for an array already ordered by it.
+    func insertionIndex(_ isBefore: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if isBefore(self[mid]) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
+
+func formatDays(_ days: Double) -> String { CanonicalJSONWriter.number(days) }

@@ -1,0 +1,69 @@
+import Foundation
+
+/// The input formats of SPEC §2 that this build reads.
+public enum InputFormat: String, Sendable, CaseIterable {
+    case cloudevents
+    case xml
+
+    /// Decides the format from the first bytes: JSON starts with `{` or `[`, canonical XML names
+    /// its namespace. iStandaarden messages are recognised so the error can say what they are.
+    public static func detect(prefix: some Collection<UInt8>) throws(FieldProblem) -> InputFormat {
+        var bytes = Array(prefix.prefix(4096))
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard let first = bytes.first(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
+            throw FieldProblem(field: nil, "empty input: nothing to detect a format from")
+        }
+        switch first {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            return .cloudevents
+        case UInt8(ascii: "<"):
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.contains("urn:ketenzicht:exchange:1") { return .xml }
+            if text.contains("istandaarden.nl/ijw") || text.contains("istandaarden.nl/iwmo") {
+                throw FieldProblem(field: nil, "this is an iStandaarden iJw/iWmo message; this build does not read iStandaarden yet (convert to CloudEvents or canonical XML)")
+            }
+            throw FieldProblem(field: nil, "XML without the namespace urn:ketenzicht:exchange:1; give --format xml to read it as canonical XML anyway")
+        default:
+            if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+                throw FieldProblem(field: nil, "UTF-16 input; convert it to UTF-8")
+            }
+            throw FieldProblem(field: nil, "unrecognised input: neither JSON (CloudEvents) nor XML")
+        }
+    }
+
+    /// Detects the format of a file from its first 4 KiB.
+    public static func detect(path: String) throws(FieldProblem) -> InputFormat {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw FieldProblem(field: nil, "cannot open file")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: 4096)) ?? nil
+        return try detect(prefix: [UInt8](data ?? Data()))
+    }
+}
+
+/// BSN-shaped digits (a run of exactly nine) replaced by `*********`, for anything refused input
+/// that is kept or printed. A raw BSN must never reach disk or a log (SPEC §4).
+public func redactingBSNs(_ text: String) -> String {
+    var output = [UInt8]()
+    let bytes = Array(text.utf8)
+    output.reserveCapacity(bytes.count)
+    var index = 0
+    while index < bytes.count {
+        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
+        if isDigit(bytes[index]) {
+            var end = index
+            while end < bytes.count, isDigit(bytes[end]) { end += 1 }
+            if end - index == 9 {
+                output.append(contentsOf: Array(repeating: UInt8(ascii: "*"), count: 9))
+            } else {
+                output.append(contentsOf: bytes[index..<end])
+            }
+            index = end
+        } else {
+            output.append(bytes[index])
+            index += 1
+        }
+    }
+    return String(decoding: output, as: UTF8.self)
+}

@@ -1,0 +1,23 @@
+import Testing
+@testable import KetenzichtCore
+
+@Suite struct CanonicalJSONTests {
+    @Test func referralLineHasAFixedShape() {
+        let event = Fixture.referral("r-77", case: "c-1042", from: "km-participatie-noord", to: "ggz-parnassia", day: 60, dependsOn: ["r-1"])
+        #expect(event.canonicalJSON == #"{"data":{"case":"c-1042","dependsOn":["r-1"],"from":"km-participatie-noord","referral":"r-77","to":"ggz-parnassia"},"id":"create-r-77","source":"urn:test","specversion":"1.0","time":"2026-03-02T00:00:00Z","type":"nl.ketenzicht.referral.created"}"#)
+    }
+
+    @Test func escapesStrings() {
+        var output = ""
+        CanonicalJSONWriter.appendString("a\"b\\c\nd\u{1}é😀", to: &output)
+        #expect(output == #""a\"b\\c\nd\u0001é😀""#)
+    }
+
+    @Test func fingerprintsDifferWithContent() {
+        let one = Fixture.step(.completed, "r-1", day: 1, note: "ok")
+        var two = one
+        two.body = .referralStatus(ReferralStatusChange(referral: "r-1", step: .completed, note: "niet ok"))
+        #expect(one.fingerprint != two.fingerprint)
+        #expect(one.fingerprint == Fixture.step(.completed, "r-1", day: 1, note: "ok").fingerprint)
+    }
+}
