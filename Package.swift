@@ -65,7 +65,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "KetenzichtCoreTests", dependencies: ["KetenzichtCore"], swiftSettings: strict),
+        .testTarget(
+            name: "KetenzichtCoreTests", dependencies: ["KetenzichtCore"],
+            exclude: ["Fixtures"], swiftSettings: strict
+        ),
         .testTarget(
             name: "KetenzichtIngestTests",
             dependencies: ["KetenzichtIngest", "KetenzichtCore", "XMLStreaming"],

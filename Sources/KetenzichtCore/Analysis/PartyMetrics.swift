@@ -1,0 +1,127 @@
+/// Per-party waiting metrics and the bottleneck ranking (SPEC §5, "Per party P").
+///
+/// Over referrals *to* P, within `window`:
+/// - `arrivalsPerWeek` = referrals created in (asOf − W, asOf] / (W in weeks);
+/// - `startsPerWeek` = referrals started in the window / (W in weeks);
+/// - `backlog` = open referrals (created, not started, not rejected/withdrawn) at asOf;
+/// - `waitP50Days`, `waitP90Days` = nearest-rank percentiles (value at rank ⌈p·n⌉) of
+///   `wait = started − created` over referrals started in the window; nil when none;
+/// - `expectedWaitDays` = backlog / startsPerWeek × 7 (Little's law); +∞ when nothing starts and
+///   backlog > 0; 0 when backlog is 0;
+/// - `utilization` = arrivalsPerWeek / startsPerWeek, nil when startsPerWeek is 0;
+/// - `normDays` = the party's norm (its own, else its domain's);
+/// - `overNorm` = open referrals with age > their norm, plus referrals started in the window with
+///   wait > their norm (a referral's norm is its party's, or the crisis norm for `crisis`);
+/// - `bottleneckScore` = expectedWaitDays / normDays.
+/// Listed are parties with a referral to them created in the window, or open. The bottleneck
+/// order is score descending, then backlog descending, then id.
+public struct PartyMetrics: Sendable, Equatable {
+    public var party: String
+    public var name: String
+    public var domain: String
+    public var arrivalsPerWeek: Double
+    public var startsPerWeek: Double
+    public var backlog: Int
+    public var waitP50Days: Double?
+    public var waitP90Days: Double?
+    public var expectedWaitDays: Double
+    public var utilization: Double?
+    public var normDays: Double
+    public var normBasis: String
+    public var overNorm: Int
+    public var bottleneckScore: Double
+    /// One line a coordinator can read: why this party is listed where it is.
+    public var reason: String
+
+    /// The metrics of every listed party, in bottleneck order.
+    public static func compute(_ model: ChainModel, window: AnalysisWindow) -> [PartyMetrics] {
+        struct Tally {
+            var arrivals = 0
+            var starts = 0
+            var backlog = 0
+            var overNorm = 0
+            var waits: [Double] = []
+        }
+        var tallies: [String: Tally] = [:]
+        for referral in model.referrals.values where referral.created <= window.asOf {
+            let createdInWindow = window.contains(referral.created)
+            let state = referral.state(asOf: window.asOf)!
+            let startedInWindow = state != .created && state != .accepted && window.contains(referral.started)
+            guard createdInWindow || state.isOpen || startedInWindow else { continue }
+            let norm = model.normDays(of: referral)
+            var tally = tallies[referral.to] ?? Tally()
+            if createdInWindow { tally.arrivals += 1 }
+            if state.isOpen {
+                tally.backlog += 1
+                if window.asOf.days(since: referral.created) > norm { tally.overNorm += 1 }
+            }
+            if startedInWindow, let started = referral.started {
+                let wait = started.days(since: referral.created)
+                tally.starts += 1
+                tally.waits.append(wait)
+                if wait > norm { tally.overNorm += 1 }
+            }
+            tallies[referral.to] = tally
+        }
+        var metrics: [PartyMetrics] = []
+        metrics.reserveCapacity(tallies.count)
+        for (party, tally) in tallies where tally.arrivals > 0 || tally.backlog > 0 {
+            let arrivals = Double(tally.arrivals) / window.weeks
+            let starts = Double(tally.starts) / window.weeks
+            let expected: Double = tally.backlog == 0 ? 0 : (tally.starts == 0 ? .infinity : Double(tally.backlog) / starts * 7)
+            let waits = tally.waits.sorted()
+            let domain = model.domain(ofParty: party)
+            let norm = model.normDays(ofParty: party)
+            let basis = model.parties[party]?.registration?.normDays != nil ? "own norm" : (model.catalog.domain(named: domain)?.normBasis ?? "")
+            var entry = PartyMetrics(
+                party: party, name: model.displayName(ofParty: party), domain: domain,
+                arrivalsPerWeek: arrivals, startsPerWeek: starts, backlog: tally.backlog,
+                waitP50Days: nearestRank(waits, 0.5), waitP90Days: nearestRank(waits, 0.9),
+                expectedWaitDays: expected, utilization: tally.starts == 0 ? nil : arrivals / starts,
+                normDays: norm, normBasis: basis, overNorm: tally.overNorm,
+                bottleneckScore: expected / norm, reason: "")
+            entry.reason = entry.explanation
+            metrics.append(entry)
+        }
+        metrics.sort(by: bottleneckOrder)
+        return metrics
+    }
+
+    /// Score descending, then backlog descending, then id (SPEC §5).
+    public static func bottleneckOrder(_ lhs: PartyMetrics, _ rhs: PartyMetrics) -> Bool {
+        if lhs.bottleneckScore != rhs.bottleneckScore { return lhs.bottleneckScore > rhs.bottleneckScore }
+        if lhs.backlog != rhs.backlog { return lhs.backlog > rhs.backlog }
+        return lhs.party < rhs.party
+    }
+
+    /// The value at 1-based rank ⌈p·n⌉ of the sorted values; nil for none.
+    public static func nearestRank(_ sorted: [Double], _ p: Double) -> Double? {
+        guard !sorted.isEmpty else { return nil }
+        let rank = Int((p * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
+    /// "backlog 143 at 9.5 starts/week: a new referral waits ~105 days, norm 98 (Treeknorm)".
+    var explanation: String {
+        let norm = "norm \(Self.days(normDays))" + (normBasis.isEmpty ? "" : " (\(normBasis))")
+        if backlog == 0 {
+            return "no backlog; \(Self.rate(arrivalsPerWeek)) arrivals/week, \(Self.rate(startsPerWeek)) starts/week, \(norm)"
+        }
+        var text = "backlog \(backlog) at \(Self.rate(startsPerWeek)) starts/week: "
+        if expectedWaitDays.isInfinite {
+            text += "nothing started in the window, so a new referral waits indefinitely, \(norm)"
+        } else {
+            text += "a new referral waits ~\(Self.days(expectedWaitDays)) days, \(norm)"
+        }
+        if bottleneckScore > 1 { text += "; expected wait exceeds the norm" }
+        if overNorm > 0 { text += "; \(overNorm) referral\(overNorm == 1 ? "" : "s") over norm" }
+        return text
+    }
+
+    static func days(_ value: Double) -> String { String(Int(value.rounded())) }
+
+    static func rate(_ value: Double) -> String {
+        let tenths = (value * 10).rounded() / 10
+        return tenths == tenths.rounded() ? String(Int(tenths)) : String(tenths)
+    }
+}
