@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libxml2 through pkg-config; the shim undefines ICU so it never meets Foundation's.
@@ -56,10 +58,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // SO_PEERCRED needs _GNU_SOURCE, which Swift's Glibc module does not define.
+        .target(name: "CPeerCred"),
+        // The daemon of SPEC §6–§8: socket, access levels, live ingest, alerts, inbox, dot files.
+        .target(
+            name: "KetenzichtDaemon",
+            dependencies: [
+                "KetenzichtCore", "KetenzichtIngest", "KetenzichtStore", "KetenzichtConfig", "CPeerCred",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "ketenzicht",
             dependencies: [
-                "KetenzichtCore", "KetenzichtIngest", "KetenzichtStore", "KetenzichtConfig",
+                "KetenzichtCore", "KetenzichtIngest", "KetenzichtStore", "KetenzichtConfig", "KetenzichtDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,6 +99,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "KetenzichtConfigTests", dependencies: ["KetenzichtConfig", "KetenzichtCore"], swiftSettings: strict),
+        .testTarget(
+            name: "KetenzichtDaemonTests",
+            dependencies: ["KetenzichtDaemon", "KetenzichtCore", "KetenzichtStore", "KetenzichtConfig"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ketenzichtTests", dependencies: ["KetenzichtStore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -45,8 +45,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Parses an RFC 3339 date-time (`2026-03-02T10:00:00+01:00`, fractions and `Z` allowed).
     /// Impossible calendar dates such as 2027-06-31 are refused, not rolled over.
     public init(rfc3339 text: some StringProtocol) throws(TimestampError) {
-        var bytes = Array(text.utf8)
-        bytes.reserveCapacity(0)
+        var string = String(text)
+        let result: Result<Int64, TimestampError> = string.withUTF8 { bytes in
+            do throws(TimestampError) { return .success(try Self.parse(bytes)) } catch { return .failure(error) }
+        }
+        self.millisecondsSinceEpoch = try result.get()
+    }
+
+    /// Parses RFC 3339 bytes in place: this runs once per ingested event, so it neither copies
+    /// nor allocates.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(TimestampError) -> Int64 {
         var index = 0
         func digits(_ count: Int) throws(TimestampError) -> Int64 {
             guard index + count <= bytes.count else { throw .malformed }
@@ -59,8 +67,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             index += count
             return value
         }
-        func expect(_ allowed: UInt8...) throws(TimestampError) {
-            guard index < bytes.count, allowed.contains(bytes[index]) else { throw .malformed }
+        func expect(_ allowed: UInt8, _ alternative: UInt8? = nil, _ another: UInt8? = nil) throws(TimestampError) {
+            guard index < bytes.count else { throw .malformed }
+            let byte = bytes[index]
+            guard byte == allowed || byte == alternative || byte == another else { throw .malformed }
             index += 1
         }
         let year = try digits(4)
@@ -115,7 +125,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         if second == 60 { second = 59; millis = 999 }
         let days = CivilDate.toDays(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60
-        self.millisecondsSinceEpoch = seconds * 1000 + millis
+        return seconds * 1000 + millis
     }
 
     /// A calendar date at 00:00 in the given offset from UTC (for date-only inputs such as iStandaarden).

@@ -174,14 +174,17 @@ public struct EventAssembler: Sendable {
         }
     }
 
-    static func identifier(_ value: String?, field: String) throws(FieldProblem) -> String {
-        guard let value else { throw FieldProblem(field: field, "missing") }
-        guard !value.isEmpty else { throw FieldProblem(field: field, "empty") }
-        guard value.utf8.count <= maxIdentifierLength else {
-            throw FieldProblem(field: field, "longer than \(maxIdentifierLength) bytes")
+    /// The field name is an autoclosure: it is only built when there is something to report.
+    static func identifier(_ value: String?, field: @autoclosure () -> String) throws(FieldProblem) -> String {
+        guard let value else { throw FieldProblem(field: field(), "missing") }
+        let utf8 = value.utf8
+        guard !utf8.isEmpty else { throw FieldProblem(field: field(), "empty") }
+        guard utf8.count <= maxIdentifierLength else {
+            throw FieldProblem(field: field(), "longer than \(maxIdentifierLength) bytes")
         }
-        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
-            throw FieldProblem(field: field, "contains control characters")
+        // Control characters are single bytes in UTF-8, so a byte scan finds them all.
+        guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+            throw FieldProblem(field: field(), "contains control characters")
         }
         return value
     }

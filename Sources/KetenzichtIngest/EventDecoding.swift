@@ -31,6 +31,21 @@ public struct DecodeRecord: Sendable {
         self.location = location
         self.outcome = outcome
     }
+
+    public var event: Event? {
+        if case .event(let event) = outcome { return event }
+        return nil
+    }
+
+    public var issue: IngestIssue? {
+        if case .failure(let issue, _) = outcome { return issue }
+        return nil
+    }
+
+    public var raw: String? {
+        if case .failure(_, let raw) = outcome { return raw }
+        return nil
+    }
 }
 
 /// Progress of a long decode: bytes consumed of the total, for a progress bar.

@@ -1,0 +1,352 @@
+import KetenzichtCore
+import XMLStreaming
+
+/// Decodes the canonical exchange document (SPEC §2.2): validates it against `ExchangeSchema`
+/// while streaming and turns every child of `<exchanges>` into an event through the shared
+/// `EventAssembler`, so that XML accepts and refuses exactly what JSON does.
+///
+/// A bad event element becomes one failure record and its neighbours are kept. A document that
+/// stops being well-formed (or carries a DOCTYPE or an entity) ends with one failure record at
+/// that line; the events before it stand.
+public struct CanonicalXMLDecoder: EventDecoder, Sendable {
+    public var assembler: EventAssembler
+
+    public init(assembler: EventAssembler) {
+        self.assembler = assembler
+    }
+
+    static let elementTypes: [String: EventType] = [
+        "party": .partyRegistered,
+        "assessment": .caseAssessed,
+        "referral": .referralCreated,
+        "accepted": .referralAccepted,
+        "started": .referralStarted,
+        "completed": .referralCompleted,
+        "rejected": .referralRejected,
+        "withdrawn": .referralWithdrawn,
+        "regie": .regieAssigned,
+    ]
+
+    static let elementNames = "party, assessment, referral, accepted, started, completed, rejected, withdrawn, regie"
+
+    /// Compiled once per process and shared by every decoder and reader.
+    private static let compiledSchema: Result<XMLSchema, XMLReaderError> = Result { () throws(XMLReaderError) in
+        try XMLSchema(xsd: ExchangeSchema.xsd, baseURL: "exchange-1.xsd")
+    }
+
+    private static let progressInterval = 1 << 20
+
+    public func decode(_ input: IngestInput, progress: DecodeProgress?, sink: (DecodeRecord) -> Void) {
+        let origin = input.origin
+        func fail(line: Int?, event: EventIdentity? = nil, field: String? = nil, _ message: String, raw: String? = nil) {
+            let location = InputLocation(origin: origin, line: line)
+            sink(DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: event, field: field, message: message), raw: raw)))
+        }
+        let schema: XMLSchema
+        switch Self.compiledSchema {
+        case .success(let compiled): schema = compiled
+        case .failure(let error):
+            fail(line: nil, "internal error: the exchange schema does not compile: \(error)")
+            return
+        }
+        let reader: XMLStreamReader
+        do {
+            switch input {
+            case .file(let path): reader = try XMLStreamReader(path: path, schema: schema)
+            case .bytes(let bytes, let origin): reader = try XMLStreamReader(bytes: bytes, documentURL: origin, schema: schema)
+            }
+        } catch {
+            fail(line: nil, error.message)
+            return
+        }
+
+        let total = reader.totalBytes ?? 0
+        var nextProgress = Self.progressInterval
+        func reportProgress(final: Bool = false) {
+            guard let progress else { return }
+            let consumed = final ? max(total, reader.bytesConsumed) : reader.bytesConsumed
+            if final || consumed >= nextProgress {
+                progress(consumed, total)
+                nextProgress = consumed + Self.progressInterval
+            }
+        }
+        func flushDocumentIssues() {
+            for issue in reader.takeUnattributedIssues() {
+                let problem = SchemaMessage(issue.message, eventElement: "exchanges").problem
+                fail(line: issue.line, field: problem.field, problem.message)
+            }
+        }
+        func stopAtFatal() {
+            for element in reader.completeTopLevelElementsAfterFailure() {
+                sink(record(for: element, origin: origin))
+            }
+            flushDocumentIssues()
+            let issue = reader.fatalIssue ?? XMLIssue(kind: .fatal, message: "the document could not be parsed", line: nil)
+            fail(line: issue.line, Self.fatalMessage(issue.message))
+            reportProgress(final: true)
+        }
+
+        // The root: skip the prolog's comments and processing instructions.
+        rootSearch: while true {
+            switch reader.read() {
+            case .failed: stopAtFatal(); return
+            case .endOfDocument:
+                fail(line: nil, "empty document: no <exchanges> root element")
+                return
+            case .node:
+                if reader.nodeKind == .element { break rootSearch }
+            }
+        }
+        let rootName = reader.localName ?? ""
+        let rootNamespace = reader.namespaceURI
+        guard rootName == "exchanges", rootNamespace == ExchangeSchema.namespace else {
+            let found = rootNamespace.map { "in namespace \($0)" } ?? "without a namespace"
+            fail(line: reader.lineNumber, "root element is <\(rootName)> \(found); expected <exchanges> in namespace \(ExchangeSchema.namespace)")
+            return
+        }
+        flushDocumentIssues()
+        if reader.isEmptyElement {
+            reportProgress(final: true)
+            return
+        }
+        while true {
+            switch reader.read() {
+            case .failed:
+                stopAtFatal()
+                return
+            case .endOfDocument:
+                flushDocumentIssues()
+                reportProgress(final: true)
+                return
+            case .node:
+                guard reader.depth == 1, reader.nodeKind == .element else { continue }
+                guard let element = reader.readElement() else {
+                    stopAtFatal()
+                    return
+                }
+                flushDocumentIssues()
+                sink(record(for: element, origin: origin))
+                reportProgress()
+            }
+        }
+    }
+
+    /// One event element to one record.
+    func record(for element: XMLElement, origin: String) -> DecodeRecord {
+        let location = InputLocation(origin: origin, line: element.line)
+        let identity = EventAssembler.identity(id: element.attribute("id"), source: element.attribute("source"))
+        func failure(_ problem: FieldProblem) -> DecodeRecord {
+            DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: identity, problem: problem), raw: element.xml))
+        }
+        guard element.namespaceURI == ExchangeSchema.namespace, let type = Self.elementTypes[element.localName] else {
+            let namespace = element.namespaceURI == ExchangeSchema.namespace ? "" : " " + (element.namespaceURI.map { "in namespace \($0)" } ?? "without a namespace")
+            return failure(FieldProblem(field: nil, "unknown element <\(EventAssembler.clip(element.localName))>\(namespace); expected one of \(Self.elementNames) in namespace \(ExchangeSchema.namespace)"))
+        }
+        let schemaProblem = element.issues.first.map { issue -> FieldProblem in
+            var problem = SchemaMessage(issue.message, eventElement: element.localName).problem
+            if element.issues.count > 1 {
+                problem.message += " (and \(element.issues.count - 1) more schema error\(element.issues.count == 2 ? "" : "s"))"
+            }
+            return problem
+        }
+        do {
+            let event = try assembler.assemble(
+                id: element.attribute("id"), source: element.attribute("source"),
+                type: type.rawValue, time: element.attribute("time"),
+                fields: XMLEventFields(element: element), names: .xmlAttributes
+            )
+            if let schemaProblem { return failure(schemaProblem) }
+            return DecodeRecord(location: location, outcome: .event(event))
+        } catch {
+            // The assembler's wording is more specific ("impossible date … that month has 30
+            // days") when both name the same field; otherwise the schema error came first.
+            if let schemaProblem, schemaProblem.field != error.field { return failure(schemaProblem) }
+            return failure(error)
+        }
+    }
+
+    static func fatalMessage(_ message: String) -> String {
+        let known = message.hasPrefix("DOCTYPE") || message.hasPrefix("entity references") || message.hasPrefix("read error")
+        return (known ? message : "not well-formed XML: " + SchemaMessage.redactDigits(message)) + "; reading stopped here"
+    }
+}
+
+/// The data fields of one event element: attributes, plus `<name>`/`<reason>` text and the
+/// `<dependsOn>`/`<score>` lists.
+struct XMLEventFields: EventFieldSource {
+    let element: XMLElement
+
+    func displayName(of key: String) -> String {
+        switch key {
+        case "name", "reason", "dependsOn", "zrm": key
+        default: "@" + key
+        }
+    }
+
+    func string(_ key: String) throws(FieldProblem) -> String? {
+        switch key {
+        case "name", "reason":
+            element.children.first { $0.localName == key }?.text
+        default:
+            element.attribute(key)
+        }
+    }
+
+    func number(_ key: String) throws(FieldProblem) -> Double? {
+        guard let text = element.attribute(key) else { return nil }
+        guard let value = Self.parseNumber(text) else {
+            throw FieldProblem(field: displayName(of: key), "not a number: \"\(EventAssembler.clip(text))\"")
+        }
+        return value
+    }
+
+    func bool(_ key: String) throws(FieldProblem) -> Bool? {
+        guard let text = element.attribute(key) else { return nil }
+        switch text.trimmingXMLWhitespace {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw FieldProblem(field: displayName(of: key), "must be true, false, 1 or 0, got \"\(EventAssembler.clip(text))\"")
+        }
+    }
+
+    func stringList(_ key: String) throws(FieldProblem) -> [String]? {
+        let items = element.children.filter { $0.localName == key }
+        guard !items.isEmpty else { return nil }
+        var list: [String] = []
+        for item in items {
+            guard let reference = item.attribute("ref") else { throw FieldProblem(field: key + "/@ref", "missing") }
+            list.append(reference)
+        }
+        return list
+    }
+
+    func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]? {
+        let items = element.children.filter { $0.localName == "score" }
+        guard !items.isEmpty else { return nil }
+        var scores: [(String, Double)] = []
+        for item in items {
+            guard let domain = item.attribute("domain") else { throw FieldProblem(field: "score/@domain", "missing") }
+            guard let text = item.attribute("value") else { throw FieldProblem(field: key + "." + domain, "score/@value missing") }
+            guard let value = Self.parseNumber(text) else {
+                throw FieldProblem(field: key + "." + domain, "not a number: \"\(EventAssembler.clip(text))\"")
+            }
+            scores.append((domain, value))
+        }
+        return scores
+    }
+
+    /// XSD decimal and integer lexical forms (surrounding whitespace allowed); not Swift's wider
+    /// `Double(_:)` grammar, which would also take "nan", "inf" and hexadecimal.
+    static func parseNumber(_ text: String) -> Double? {
+        let trimmed = text.trimmingXMLWhitespace
+        var digits = 0
+        var dots = 0
+        for (index, byte) in trimmed.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: "."): dots += 1
+            case UInt8(ascii: "+"), UInt8(ascii: "-"):
+                guard index == 0 else { return nil }
+            default: return nil
+            }
+        }
+        guard digits > 0, dots <= 1 else { return nil }
+        return Double(trimmed)
+    }
+}
+
+private extension String {
+    var trimmingXMLWhitespace: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}
+
+/// A libxml2 schema-validity message made readable: `Element '{urn:…}score', attribute 'value':
+/// [facet 'maxInclusive'] The value '7' is greater than …` becomes field `score/@value` and
+/// message `the value '7' is greater than …`.
+struct SchemaMessage {
+    var problem: FieldProblem
+
+    init(_ raw: String, eventElement: String) {
+        var rest = Substring(raw)
+        var elementName: String?
+        var attributeName: String?
+        if rest.hasPrefix("Element '"), let end = rest.dropFirst(9).firstIndex(of: "'") {
+            let qualified = rest[rest.index(rest.startIndex, offsetBy: 9)..<end]
+            elementName = String(qualified.split(separator: "}").last ?? qualified)
+            rest = rest[rest.index(after: end)...]
+            if rest.hasPrefix(", attribute '"), let attributeEnd = rest.dropFirst(13).firstIndex(of: "'") {
+                attributeName = String(rest[rest.index(rest.startIndex, offsetBy: 13)..<attributeEnd])
+                rest = rest[rest.index(after: attributeEnd)...]
+            }
+            if rest.hasPrefix(": ") { rest = rest.dropFirst(2) }
+        }
+        var message = String(rest)
+        message = message.replacingAll("{" + ExchangeSchema.namespace + "}", with: "")
+        if message.hasPrefix("[facet '"), let close = message.firstIndex(of: "]") {
+            message = String(message[message.index(after: close)...]).trimmingXMLWhitespace
+        }
+        while message.hasSuffix(".") { message.removeLast() }
+        if let first = message.first, first.isUppercase, message.dropFirst().first?.isLowercase == true || message.dropFirst().first == " " {
+            message = first.lowercased() + message.dropFirst()
+        }
+        // libxml2 names a missing attribute or child only inside its sentence.
+        if attributeName == nil, let name = Self.quoted(in: message, after: "attribute '"), message.hasSuffix("is required but missing") {
+            attributeName = name
+            message = "missing"
+        } else if message.hasPrefix("missing child element(s). Expected is ( "), let name = message.split(separator: " ").dropFirst(5).first {
+            elementName = String(name)
+            message = "missing"
+        }
+        var field: String?
+        let onEvent = elementName == nil || elementName == eventElement
+        if let attributeName {
+            field = (onEvent ? "" : (elementName ?? "") + "/") + "@" + attributeName
+        } else if !onEvent {
+            field = elementName
+        }
+        if attributeName == "bsn" {
+            // The value is a (would-be) BSN: say what is wrong without repeating it.
+            message = "a BSN is 9 digits (the value is not repeated here)"
+        }
+        problem = FieldProblem(field: field, Self.redactDigits(message))
+    }
+
+    static func quoted(in text: String, after prefix: String) -> String? {
+        guard let start = text.firstRange(of: prefix)?.upperBound, let end = text[start...].firstIndex(of: "'") else { return nil }
+        return String(text[start..<end])
+    }
+
+    /// Any run of nine or more digits could be a BSN; it never goes into a message.
+    static func redactDigits(_ text: String) -> String {
+        var out = ""
+        var run = ""
+        func flush() {
+            out += run.count >= 9 ? "#########" : run
+            run = ""
+        }
+        for character in text {
+            if character.isASCII, character.isNumber { run.append(character) } else {
+                flush()
+                out.append(character)
+            }
+        }
+        flush()
+        return out
+    }
+}
+
+private extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            out += rest[..<range.lowerBound] + replacement
+            rest = rest[range.upperBound...]
+        }
+        return out + rest
+    }
+}

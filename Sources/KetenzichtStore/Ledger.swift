@@ -1,0 +1,259 @@
+public import KetenzichtCore
+public import KetenzichtIngest
+import Foundation
+
+/// The single writer: decodes input, applies it to the model, and commits it to the store.
+///
+/// One `Ledger` owns one state directory (an exclusive lock file keeps a second process out).
+/// Opening it rebuilds the model from the store; `ingest` acknowledges events batch by batch,
+/// only after their transaction commits. Readers take `model` (a value) as a snapshot.
+public final class Ledger {
+    public struct Settings: Sendable {
+        public var catalog: DomainCatalog
+        public var unknownParties: ChainModel.UnknownPartyPolicy
+        public var pendingHorizonDays: Double
+        /// The pseudonymisation key file; nil means `<state>/pseudonym.key`.
+        public var keyFile: String?
+        public var maxLineBytes: Int
+        /// Events per transaction: large enough to amortise the fsync, small enough to acknowledge often.
+        public var batchSize: Int
+
+        public init(
+            catalog: DomainCatalog = .standard, unknownParties: ChainModel.UnknownPartyPolicy = .register,
+            pendingHorizonDays: Double = 30, keyFile: String? = nil, maxLineBytes: Int = 16 << 20, batchSize: Int = 8192
+        ) {
+            self.catalog = catalog
+            self.unknownParties = unknownParties
+            self.pendingHorizonDays = pendingHorizonDays
+            self.keyFile = keyFile
+            self.maxLineBytes = maxLineBytes
+            self.batchSize = batchSize
+        }
+    }
+
+    public let stateDirectory: String
+    public let store: EventStore
+    public private(set) var model: ChainModel
+    private let settings: Settings
+    private let assembler: EventAssembler
+    private let lock: StateLock
+    /// Store seqs of the events the model holds as pending, so an eviction can remove them.
+    private var pendingSeqs: [EventIdentity: Int64] = [:]
+    private var nextSeq: Int64 = 1
+    /// What went wrong while replaying the store (for example a domain removed from the config).
+    public private(set) var replayIssues: [IngestIssue] = []
+
+    public init(stateDirectory: String, settings: Settings = Settings()) throws {
+        self.stateDirectory = stateDirectory
+        self.settings = settings
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        lock = try StateLock(directory: stateDirectory)
+        let pseudonymizer = try Pseudonymizer.loadOrCreateKey(at: settings.keyFile ?? stateDirectory + "/pseudonym.key")
+        assembler = EventAssembler(pseudonymizer: pseudonymizer, lifeDomains: Set(settings.catalog.lifeDomainCarriers.keys))
+        store = try EventStore(path: stateDirectory + "/events.sqlite")
+        model = ChainModel(catalog: settings.catalog, unknownParties: settings.unknownParties, pendingHorizonDays: settings.pendingHorizonDays)
+        try rebuild()
+    }
+
+    private func rebuild() throws {
+        let decoder = CloudEventsDecoder(assembler: assembler, maxLineBytes: settings.maxLineBytes)
+        try store.replay { seqs, ndjson in
+            var index = 0
+            decoder.decode(.bytes(ndjson, origin: "store"), progress: nil) { record in
+                defer { index += 1 }
+                let seq = index < seqs.count ? seqs[index] : -1
+                let location = InputLocation(origin: "store event #\(seq)")
+                switch record.outcome {
+                case .failure(let issue, _):
+                    replayIssues.append(IngestIssue(location: location, event: issue.event, field: issue.field, message: issue.message))
+                case .event(let event):
+                    let result = model.apply(event)
+                    switch result.disposition {
+                    case .pending: pendingSeqs[event.identity] = seq
+                    case .refused(let refusal):
+                        replayIssues.append(IngestIssue(location: location, event: event.identity, field: refusal.field, message: "no longer valid under the current config: \(refusal.message)"))
+                    case .applied, .duplicate: break
+                    }
+                    for identity in result.released { pendingSeqs[identity] = nil }
+                }
+                nextSeq = max(nextSeq, seq + 1)
+            }
+        }
+    }
+
+    // MARK: Ingest
+
+    public struct Summary: Sendable, Equatable {
+        public var accepted = 0
+        public var duplicates = 0
+        public var pending = 0
+        public var rejected = 0
+        /// Earlier pending events applied because this input brought their referral.
+        public var released = 0
+        public var warnings: [IngestIssue] = []
+        /// Errors, capped at `maxReportedIssues`; `rejected` holds the full count.
+        public var errors: [IngestIssue] = []
+        public static let maxReportedIssues = 1000
+
+        public init() {}
+
+        mutating func report(_ issue: IngestIssue) {
+            if issue.severity == .warning {
+                if warnings.count < Self.maxReportedIssues { warnings.append(issue) }
+            } else {
+                rejected += 1
+                if errors.count < Self.maxReportedIssues { errors.append(issue) }
+            }
+        }
+
+        public static func += (lhs: inout Summary, rhs: Summary) {
+            lhs.accepted += rhs.accepted
+            lhs.duplicates += rhs.duplicates
+            lhs.pending += rhs.pending
+            lhs.rejected += rhs.rejected
+            lhs.released += rhs.released
+            lhs.warnings += rhs.warnings.prefix(max(0, maxReportedIssues - lhs.warnings.count))
+            lhs.errors += rhs.errors.prefix(max(0, maxReportedIssues - lhs.errors.count))
+        }
+    }
+
+    /// Ingests one input. `receivedAt` stamps quarantine entries (the only wall-clock value, passed in).
+    public func ingest(_ input: IngestInput, format: InputFormat? = nil, receivedAt: Timestamp, progress: DecodeProgress? = nil) throws -> Summary {
+        var summary = Summary()
+        let resolved: InputFormat
+        do {
+            switch (format, input) {
+            case (let given?, _): resolved = given
+            case (nil, .file(let path)): resolved = try InputFormat.detect(path: path)
+            case (nil, .bytes(let bytes, _)): resolved = try InputFormat.detect(prefix: bytes)
+            }
+        } catch {
+            let issue = IngestIssue(location: InputLocation(origin: input.origin), event: nil, problem: error)
+            summary.report(issue)
+            var batch = EventStore.Batch()
+            batch.quarantined.append(quarantineEntry(issue, raw: nil, receivedAt: receivedAt))
+            try store.commit(batch)
+            return summary
+        }
+        let decoder: any EventDecoder = switch resolved {
+        case .cloudevents: CloudEventsDecoder(assembler: assembler, maxLineBytes: settings.maxLineBytes)
+        case .xml: CanonicalXMLDecoder(assembler: assembler)
+        }
+        var batch = EventStore.Batch()
+        var batchPending: [EventIdentity: Int] = [:]
+        var commitError: (any Error)?
+        decoder.decode(input, progress: progress) { record in
+            guard commitError == nil else { return }
+            switch record.outcome {
+            case .failure(let issue, let raw):
+                summary.report(issue)
+                batch.quarantined.append(quarantineEntry(issue, raw: raw, receivedAt: receivedAt))
+            case .event(let event):
+                let canonical = event.canonicalJSON
+                let result = model.apply(event, fingerprint: Event.fingerprint(of: canonical))
+                switch result.disposition {
+                case .applied(let warnings):
+                    summary.accepted += 1
+                    append(canonical, to: &batch)
+                    for warning in warnings {
+                        summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
+                    }
+                case .pending:
+                    summary.pending += 1
+                    batchPending[event.identity] = batch.accepted.count
+                    append(canonical, to: &batch)
+                case .duplicate:
+                    summary.duplicates += 1
+                case .refused(let refusal):
+                    let issue = IngestIssue(location: record.location, event: event.identity, field: refusal.field, message: refusal.message)
+                    summary.report(issue)
+                    batch.quarantined.append(quarantineEntry(issue, raw: canonical, receivedAt: receivedAt))
+                }
+                settle(result, batch: &batch, batchPending: &batchPending, summary: &summary, receivedAt: receivedAt)
+            }
+            if batch.accepted.count >= settings.batchSize {
+                do { try commit(&batch, batchPending: &batchPending) } catch { commitError = error }
+            }
+        }
+        if let commitError { throw commitError }
+        // Pending events past the horizon are refused once the whole input is in.
+        for (event, refusal) in model.expirePending() {
+            let issue = IngestIssue(location: InputLocation(origin: "pending"), event: event.identity, field: refusal.field, message: refusal.message)
+            summary.report(issue)
+            evict(event, issue: issue, batch: &batch, batchPending: &batchPending, receivedAt: receivedAt)
+        }
+        try commit(&batch, batchPending: &batchPending)
+        return summary
+    }
+
+    private func append(_ canonical: String, to batch: inout EventStore.Batch) {
+        batch.accepted.append((nextSeq, canonical))
+        nextSeq += 1
+    }
+
+    private func settle(_ result: ChainModel.ApplyResult, batch: inout EventStore.Batch, batchPending: inout [EventIdentity: Int], summary: inout Summary, receivedAt: Timestamp) {
+        for identity in result.released {
+            pendingSeqs[identity] = nil
+            batchPending[identity] = nil
+            summary.released += 1
+        }
+        for (event, refusal) in result.evicted {
+            let issue = IngestIssue(location: InputLocation(origin: "pending"), event: event.identity, field: refusal.field, message: refusal.message)
+            summary.report(issue)
+            evict(event, issue: issue, batch: &batch, batchPending: &batchPending, receivedAt: receivedAt)
+        }
+    }
+
+    /// Moves a pending event, stored or still in this batch, to the quarantine.
+    private func evict(_ event: Event, issue: IngestIssue, batch: inout EventStore.Batch, batchPending: inout [EventIdentity: Int], receivedAt: Timestamp) {
+        let entry = quarantineEntry(issue, raw: event.canonicalJSON, receivedAt: receivedAt)
+        if let index = batchPending.removeValue(forKey: event.identity) {
+            batch.dropped.insert(batch.accepted[index].seq)
+            batch.quarantined.append(entry)
+        } else if let seq = pendingSeqs.removeValue(forKey: event.identity) {
+            batch.evicted.append((seq, entry))
+        }
+    }
+
+    private func commit(_ batch: inout EventStore.Batch, batchPending: inout [EventIdentity: Int]) throws {
+        guard !batch.isEmpty else { return }
+        try store.commit(batch)
+        for (identity, index) in batchPending { pendingSeqs[identity] = batch.accepted[index].seq }
+        batch = EventStore.Batch()
+        batchPending = [:]
+    }
+
+    private func quarantineEntry(_ issue: IngestIssue, raw: String?, receivedAt: Timestamp) -> EventStore.QuarantineEntry {
+        EventStore.QuarantineEntry(
+            receivedAt: receivedAt, origin: issue.location.origin, line: issue.location.line, event: issue.event,
+            field: issue.field, message: redactingBSNs(issue.message),
+            raw: raw.map { redactingBSNs(String($0.prefix(65_536))) })
+    }
+}
+
+/// An exclusive `flock` on `<state>/ketenzicht.lock`, held for the ledger's lifetime.
+final class StateLock {
+    private let descriptor: Int32
+
+    init(directory: String) throws {
+        let path = directory + "/ketenzicht.lock"
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else {
+            throw LedgerError("\(path): cannot open the lock file: \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw LedgerError("state directory \(directory) is in use by another Ketenzicht process; stop it, or ingest through its socket")
+        }
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}
+
+public struct LedgerError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
