@@ -1224,6 +1224,10 @@ def invalid_records(seed, end, parties_by_id):
     recs = []
 
     def add(eid, src, typ, t, fields, note=None, element=None):
+        # Own id space, so the invalid file can be ingested into the same state as the main sample
+        # without its events colliding with the sample's e-1, e-2, ...
+        if not eid.startswith("inv-"):
+            eid = "inv-" + eid
         recs.append((eid, src, typ, t, fields, element, note))
 
     add("inv-1", reg, "party.registered", T(0), [("party", "km-inv-noord"), ("name", "Klantmanagers Test Noord"), ("domain", "participatie"), ("capacityPerWeek", 10)])

@@ -55,7 +55,7 @@ struct BottlenecksCommand: ParsableCommand {
         let window = try options.analysisWindow()
         let answer = Answers.bottlenecks(try options.model(), window: window, top: top, domain: domain)
         options.emit(answer) { answer in
-            print("Bottlenecks as of \(window.asOf), window \(Table.number(window.days)) days (\(Table.number(answer["listed"]))) parties listed)")
+            print("Bottlenecks as of \(window.asOf), window \(Table.number(window.days)) days (\(Table.number(answer["listed"])) parties listed)")
             let rows = answer["bottlenecks"].arrayValue.enumerated().map { index, entry in
                 [String(index + 1), entry["party"].text, entry["domain"].text, entry["backlog"].text,
                  Table.number(entry["startsPerWeek"]), Table.days(entry["expectedWaitDays"]), Table.number(entry["normDays"]),
