@@ -17,7 +17,58 @@ public struct Configuration: Sendable, Equatable {
     public var maxLineBytes = 16 << 20
     public var catalog: DomainCatalog = .standard
 
+    /// The daemon's Unix socket (its directory is created 0750, the socket 0660).
+    public var socketPath = "./run/ketenzicht.sock"
+    /// Where dot files (and SVGs) are written.
+    public var graphsDirectory = "./graphs"
+    /// A directory watched for files to ingest; nil: no inbox.
+    public var inboxDirectory: String?
+    public var inboxPollSeconds: Double = 2
+    /// The longest request line the socket accepts.
+    public var maxRequestBytes = 16 << 20
+    /// The analysis window when a request gives none.
+    public var windowDays: Double = 84
+    public var access = AccessPolicy()
+    public var alerts = AlertSettings()
+    public var graphs = GraphSettings()
+
     public init() {}
+
+    /// Who may do what on the socket (SPEC §6): users and groups by name or number, per level.
+    /// Root and the daemon's own user are always admin; everyone else gets `others`.
+    public struct AccessPolicy: Sendable, Equatable {
+        public var admin = Principals()
+        public var `operator` = Principals()
+        public var read = Principals()
+        /// The level of every other peer that can open the socket: `read` or `none`.
+        public var othersCanRead = true
+
+        public struct Principals: Sendable, Equatable {
+            public var users: [String] = []
+            public var groups: [String] = []
+        }
+    }
+
+    public struct AlertSettings: Sendable, Equatable {
+        /// Cron syntax (minute hour day-of-month month day-of-week).
+        public var schedule = "*/15 * * * *"
+        public var timeZone = "Europe/Amsterdam"
+        /// JSON-lines file of alert transitions; nil means `<state>/alerts.jsonl`.
+        public var file: String?
+        /// An Alertmanager-compatible endpoint (`http://host:port/api/v2/alerts`); nil: none.
+        public var webhook: String?
+    }
+
+    public struct GraphSettings: Sendable, Equatable {
+        /// Cron schedule for rewriting network.dot and bottlenecks.dot.
+        public var schedule = "0 * * * *"
+        /// Quiet time after an ingest before the dot files are rewritten.
+        public var debounceSeconds: Double = 10
+        public var maxEdges = 300
+        public var topBottlenecks = 15
+        /// Render an SVG beside each dot file when Graphviz is installed.
+        public var svg = true
+    }
 
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -97,6 +148,19 @@ private struct NodeReader {
         return value
     }
 
+    func wholeNumber(_ node: Node, _ key: String) throws(ConfigurationError) -> Int {
+        let value = try number(node, key)
+        guard value == value.rounded(), value <= 1_000_000 else { throw fail(node, key, "must be a whole number") }
+        return Int(value)
+    }
+
+    func strings(_ node: Node, _ key: String) throws(ConfigurationError) -> [String] {
+        guard let sequence = node.sequence else { throw fail(node, key, "must be a list") }
+        var values: [String] = []
+        for item in sequence { values.append(try string(item, key)) }
+        return values
+    }
+
     func bool(_ node: Node, _ key: String) throws(ConfigurationError) -> Bool {
         guard let value = node.bool else { throw fail(node, key, "must be true or false, got \(node.scalar?.string ?? "a non-scalar")") }
         return value
@@ -104,7 +168,7 @@ private struct NodeReader {
 
     func configuration(_ root: Node) throws(ConfigurationError) -> Configuration {
         var config = Configuration()
-        let entries = try mapping(root, "", allowed: ["version", "paths", "ingest", "domains", "zrm"])
+        let entries = try mapping(root, "", allowed: ["version", "paths", "ingest", "domains", "zrm", "socket", "access", "alerts", "graphs", "inbox", "analysis"])
         guard let version = entries.first(where: { $0.0 == "version" })?.1 else {
             throw fail(root, "version", "missing; this build reads `version: \(Configuration.currentVersion)`")
         }
@@ -119,10 +183,70 @@ private struct NodeReader {
         for (name, node) in entries {
             switch name {
             case "paths":
-                for (key, value) in try mapping(node, "paths", allowed: ["state", "keyFile"]) {
+                for (key, value) in try mapping(node, "paths", allowed: ["state", "keyFile", "socket", "graphs", "inbox"]) {
                     switch key {
                     case "state": config.stateDirectory = try string(value, "paths.state")
+                    case "socket": config.socketPath = try string(value, "paths.socket")
+                    case "graphs": config.graphsDirectory = try string(value, "paths.graphs")
+                    case "inbox": config.inboxDirectory = value.null != nil ? nil : try string(value, "paths.inbox")
                     default: config.keyFile = try string(value, "paths.keyFile")
+                    }
+                }
+            case "socket":
+                for (_, value) in try mapping(node, "socket", allowed: ["maxRequestBytes"]) {
+                    let bytes = try number(value, "socket.maxRequestBytes")
+                    guard bytes >= 1024, bytes == bytes.rounded(), bytes <= Double(1 << 30) else {
+                        throw fail(value, "socket.maxRequestBytes", "must be a whole number of bytes from 1024 to 1073741824")
+                    }
+                    config.maxRequestBytes = Int(bytes)
+                }
+            case "inbox":
+                for (_, value) in try mapping(node, "inbox", allowed: ["pollSeconds"]) {
+                    config.inboxPollSeconds = try number(value, "inbox.pollSeconds")
+                }
+            case "analysis":
+                for (_, value) in try mapping(node, "analysis", allowed: ["windowDays"]) {
+                    config.windowDays = try number(value, "analysis.windowDays")
+                }
+            case "access":
+                for (key, value) in try mapping(node, "access", allowed: ["admin", "operator", "read", "others"]) {
+                    if key == "others" {
+                        let level = try string(value, "access.others")
+                        guard level == "read" || level == "none" else { throw fail(value, "access.others", "must be read or none") }
+                        config.access.othersCanRead = level == "read"
+                        continue
+                    }
+                    var principals = Configuration.AccessPolicy.Principals()
+                    for (field, list) in try mapping(value, "access." + key, allowed: ["users", "groups"]) {
+                        let names = try strings(list, "access.\(key).\(field)")
+                        if field == "users" { principals.users = names } else { principals.groups = names }
+                    }
+                    switch key {
+                    case "admin": config.access.admin = principals
+                    case "operator": config.access.operator = principals
+                    default: config.access.read = principals
+                    }
+                }
+            case "alerts":
+                for (key, value) in try mapping(node, "alerts", allowed: ["schedule", "timeZone", "file", "webhook"]) {
+                    switch key {
+                    case "schedule": config.alerts.schedule = try string(value, "alerts.schedule")
+                    case "timeZone": config.alerts.timeZone = try string(value, "alerts.timeZone")
+                    case "file": config.alerts.file = try string(value, "alerts.file")
+                    default:
+                        let url = try string(value, "alerts.webhook")
+                        guard url.hasPrefix("http://") else { throw fail(value, "alerts.webhook", "must be an http:// URL (an Alertmanager v2 alerts endpoint)") }
+                        config.alerts.webhook = url
+                    }
+                }
+            case "graphs":
+                for (key, value) in try mapping(node, "graphs", allowed: ["schedule", "debounceSeconds", "maxEdges", "topBottlenecks", "svg"]) {
+                    switch key {
+                    case "schedule": config.graphs.schedule = try string(value, "graphs.schedule")
+                    case "debounceSeconds": config.graphs.debounceSeconds = try number(value, "graphs.debounceSeconds")
+                    case "maxEdges": config.graphs.maxEdges = try wholeNumber(value, "graphs.maxEdges")
+                    case "topBottlenecks": config.graphs.topBottlenecks = try wholeNumber(value, "graphs.topBottlenecks")
+                    default: config.graphs.svg = try bool(value, "graphs.svg")
                     }
                 }
             case "ingest":

@@ -4,7 +4,7 @@ public struct CanonicalJSONWriter: Sendable {
     public private(set) var output = ""
     private var needsComma = false
 
-    public init() {}
+    public init() { output.reserveCapacity(320) }
 
     public mutating func object(_ body: (inout CanonicalJSONWriter) -> Void) {
         output += "{"
@@ -64,27 +64,25 @@ public struct CanonicalJSONWriter: Sendable {
 
     public static func appendString(_ string: String, to output: inout String) {
         output += "\""
-        var plainStart = string.unicodeScalars.startIndex
-        var index = plainStart
-        let scalars = string.unicodeScalars
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            let escape: String? = switch scalar {
-            case "\"": "\\\""
-            case "\\": "\\\\"
-            case "\n": "\\n"
-            case "\r": "\\r"
-            case "\t": "\\t"
-            default: scalar.value < 0x20 ? "\\u00" + hexByte(UInt8(scalar.value)) : nil
+        // Almost every string needs no escape: append it whole, without walking its scalars.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
+            output += string
+        } else {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(string.utf8.count + 8)
+            for byte in string.utf8 {
+                switch byte {
+                case 0x22: bytes += [0x5c, 0x22]
+                case 0x5c: bytes += [0x5c, 0x5c]
+                case 0x0a: bytes += [0x5c, UInt8(ascii: "n")]
+                case 0x0d: bytes += [0x5c, UInt8(ascii: "r")]
+                case 0x09: bytes += [0x5c, UInt8(ascii: "t")]
+                case ..<0x20: bytes += Array("\\u00".utf8) + Array(hexByte(byte).utf8)
+                default: bytes.append(byte)
+                }
             }
-            if let escape {
-                output.unicodeScalars.append(contentsOf: scalars[plainStart..<index])
-                output += escape
-                plainStart = scalars.index(after: index)
-            }
-            index = scalars.index(after: index)
+            output += String(decoding: bytes, as: UTF8.self)
         }
-        output.unicodeScalars.append(contentsOf: scalars[plainStart..<scalars.endIndex])
         output += "\""
     }
 

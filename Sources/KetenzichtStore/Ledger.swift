@@ -42,6 +42,9 @@ public final class Ledger {
     private var nextSeq: Int64 = 1
     /// What went wrong while replaying the store (for example a domain removed from the config).
     public private(set) var replayIssues: [IngestIssue] = []
+    /// Called after every committed batch with the model as committed, so a daemon can publish
+    /// snapshots during a long ingest.
+    public var afterCommit: ((ChainModel) -> Void)?
 
     public init(stateDirectory: String, settings: Settings = Settings()) throws {
         self.stateDirectory = stateDirectory
@@ -79,6 +82,13 @@ public final class Ledger {
                 nextSeq = max(nextSeq, seq + 1)
             }
         }
+    }
+
+    /// Applies a reloaded config: norms, domains and policies; the events stay as they are.
+    public func update(catalog: DomainCatalog, unknownParties: ChainModel.UnknownPartyPolicy, pendingHorizonDays: Double) {
+        model.updateCatalog(catalog)
+        model.unknownParties = unknownParties
+        model.pendingHorizonDays = pendingHorizonDays
     }
 
     // MARK: Ingest
@@ -221,6 +231,7 @@ public final class Ledger {
         for (identity, index) in batchPending { pendingSeqs[identity] = batch.accepted[index].seq }
         batch = EventStore.Batch()
         batchPending = [:]
+        afterCommit?(model)
     }
 
     private func quarantineEntry(_ issue: IngestIssue, raw: String?, receivedAt: Timestamp) -> EventStore.QuarantineEntry {

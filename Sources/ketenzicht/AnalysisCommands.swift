@@ -1,11 +1,15 @@
 import ArgumentParser
 import Foundation
 import KetenzichtCore
+import KetenzichtDaemon
 import KetenzichtStore
 
 /// Options shared by the analysis commands: where the events are, and the frame of SPEC §5.
 struct AnalysisOptions: ParsableArguments {
     @OptionGroup var stateOptions: StateOptions
+
+    @Option(name: .long, help: "The daemon's socket (default: paths.socket of the config, ./run/ketenzicht.sock). Ignored with --state.")
+    var socket: String?
 
     @Option(name: .long, help: "Reference time, RFC 3339 or a date (YYYY-MM-DD, midnight UTC). Default: now.")
     var asOf: String?
@@ -22,7 +26,21 @@ struct AnalysisOptions: ParsableArguments {
         return AnalysisWindow(asOf: try parseTime(asOf, option: "--as-of"), days: window)
     }
 
-    func model() throws -> ChainModel { try stateOptions.openLedger().model }
+    /// Asks the running daemon over its socket, or, with `--state`, reads the state directory directly.
+    func answer(_ method: String, _ params: [String: JSONValue] = [:], offline: (ChainModel, AnalysisWindow) throws -> JSONValue?) throws -> JSONValue {
+        let window = try analysisWindow()
+        if stateOptions.state != nil {
+            guard let answer = try offline(try stateOptions.openLedger().model, window) else {
+                throw RuntimeError("\(method): not found: \(params.values.map(\.text).joined(separator: " "))")
+            }
+            return answer
+        }
+        var params = params
+        params["asOf"] = .time(window.asOf)
+        params["window"] = .number(window.days)
+        let path = try socket ?? stateOptions.loadConfiguration().socketPath
+        return try SocketClient.call(socket: path, method: method, params: params)
+    }
 
     /// Prints `answer` as JSON, or hands it to `table` for people.
     func emit(_ answer: JSONValue, table: (JSONValue) -> Void) {
@@ -53,7 +71,9 @@ struct BottlenecksCommand: ParsableCommand {
 
     func run() throws {
         let window = try options.analysisWindow()
-        let answer = Answers.bottlenecks(try options.model(), window: window, top: top, domain: domain)
+        var params: [String: JSONValue] = ["top": .int(top)]
+        if let domain { params["domain"] = .string(domain) }
+        let answer = try options.answer("bottlenecks", params) { Answers.bottlenecks($0, window: $1, top: top, domain: domain) }
         options.emit(answer) { answer in
             print("Bottlenecks as of \(window.asOf), window \(Table.number(window.days)) days (\(Table.number(answer["listed"])) parties listed)")
             let rows = answer["bottlenecks"].arrayValue.enumerated().map { index, entry in
@@ -81,9 +101,7 @@ struct CaseCommand: ParsableCommand {
 
     func run() throws {
         let window = try options.analysisWindow()
-        guard let answer = Answers.caseView(try options.model(), id: id, window: window) else {
-            throw RuntimeError("unknown case \(id)")
-        }
+        let answer = try options.answer("case.get", ["id": .string(id)]) { Answers.caseView($0, id: id, window: $1) }
         options.emit(answer) { answer in
             print("Case \(id) as of \(window.asOf)")
             if case .object(let zrm)? = answer["assessment"]?["zrm"] {
@@ -138,7 +156,7 @@ struct RegisseursCommand: ParsableCommand {
             guard let parsed = Answers.RegieFlag(rawValue: flag) else { throw ValidationError("--flag must be noRegisseur or zwaartepuntUncovered") }
             regieFlag = parsed
         }
-        let answer = Answers.regisseurs(try options.model(), window: window, flag: regieFlag)
+        let answer = try options.answer("regisseurs", regieFlag.map { ["flag": .string($0.rawValue)] } ?? [:]) { Answers.regisseurs($0, window: $1, flag: regieFlag) }
         options.emit(answer) { answer in
             let cases = answer["cases"].arrayValue
             print("\(cases.count) cases as of \(window.asOf)")
@@ -165,7 +183,6 @@ struct WhatIfCommand: ParsableCommand {
     @Option(name: .long, help: "New capacity (starts per week) of the party.") var capacityPerWeek: Double?
 
     func run() throws {
-        let window = try options.analysisWindow()
         let change: WhatIfAnswer.Change
         switch (extraWaitDays, capacityPerWeek) {
         case (let days?, nil): change = .extraWait(days: days)
@@ -174,9 +191,12 @@ struct WhatIfCommand: ParsableCommand {
             change = .capacity(perWeek: capacity)
         default: throw ValidationError("give exactly one of --extra-wait-days and --capacity-per-week")
         }
-        guard let answer = Answers.whatIf(try options.model(), window: window, party: party, change: change) else {
-            throw RuntimeError("unknown party \(party)")
+        var params: [String: JSONValue] = ["party": .string(party)]
+        switch change {
+        case .extraWait(let days): params["extraWaitDays"] = .number(days)
+        case .capacity(let perWeek): params["capacityPerWeek"] = .number(perWeek)
         }
+        let answer = try options.answer("propagation.whatIf", params) { Answers.whatIf($0, window: $1, party: party, change: change) }
         options.emit(answer) { answer in
             print("\(party): wait \(Table.days(answer["waitDays"])) → \(Table.days(answer["newWaitDays"])) days")
             Table.print(header: ["party", "T (days)", "new T", "change"], rows: answer["affectedParties"].arrayValue.prefix(20).map {
@@ -199,7 +219,7 @@ struct PingPongCommand: ParsableCommand {
 
     func run() throws {
         let window = try options.analysisWindow()
-        let answer = Answers.pingPong(try options.model(), window: window)
+        let answer = try options.answer("pingpong") { Answers.pingPong($0, window: $1) }
         options.emit(answer) { answer in
             print("\(answer["returns"].arrayValue.count) returns in the window ending \(window.asOf)")
             Table.print(header: ["parties", "returns", "cases"], rows: answer["pairs"].arrayValue.prefix(20).map {
@@ -218,7 +238,7 @@ struct DroppedCommand: ParsableCommand {
 
     func run() throws {
         let window = try options.analysisWindow()
-        let answer = Answers.dropped(try options.model(), window: window)
+        let answer = try options.answer("dropped") { Answers.dropped($0, window: $1) }
         options.emit(answer) { answer in
             let dropped = answer["dropped"].arrayValue
             print("\(dropped.count) dropped referrals in the window ending \(window.asOf)")
@@ -238,8 +258,7 @@ struct StructureCommand: ParsableCommand {
     @Option(name: .long, help: "Show the first N parties by betweenness (default 15).") var top = 15
 
     func run() throws {
-        let window = try options.analysisWindow()
-        let answer = Answers.structure(try options.model(), window: window, top: top)
+        let answer = try options.answer("structure") { Answers.structure($0, window: $1, top: top) }
         options.emit(answer) { answer in
             Table.print(header: ["party", "betweenness"], rows: answer["betweenness"].arrayValue.map { [$0["party"].text, Table.number($0["betweenness"], decimals: 4)] })
             let loops = answer["closedLoops"].arrayValue
@@ -303,5 +322,63 @@ enum Table {
     static func days(_ value: JSONValue?) -> String {
         if case .number(let number)? = value { return String(Int64(number.rounded())) }
         return number(value)
+    }
+}
+
+struct AlertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alerts",
+        abstract: "The alerts firing now (from the running daemon).")
+
+    @OptionGroup var options: AnalysisOptions
+
+    func run() throws {
+        let answer = try options.answer("alerts.list") { model, window in
+            .object(["alerts": .array(AlertRules.evaluate(model, window: window).map(\.json))])
+        }
+        options.emit(answer) { answer in
+            let alerts = answer["alerts"].arrayValue
+            print("\(alerts.count) alerts firing")
+            Table.print(header: ["alertname", "severity", "since", "summary"], rows: alerts.prefix(50).map {
+                [$0["labels"]?["alertname"].text ?? "", $0["labels"]?["severity"].text ?? "", $0["startsAt"].text.prefix(16).description, $0["annotations"]?["summary"].text ?? ""]
+            })
+        }
+    }
+}
+
+struct DotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dot",
+        abstract: "Write a GraphViz view: network, bottlenecks, or case ID (and an SVG where Graphviz is installed).")
+
+    @OptionGroup var options: AnalysisOptions
+    @Option(name: .long, help: "With --state: the directory to write into (default ./graphs).") var graphs: String?
+    @Argument(help: "network, bottlenecks or case.") var view: String
+    @Argument(help: "The case id for the case view.") var id: String?
+
+    func validate() throws {
+        guard ["network", "bottlenecks", "case"].contains(view) else { throw ValidationError("view must be network, bottlenecks or case") }
+        if view == "case", id == nil { throw ValidationError("the case view needs a case id") }
+    }
+
+    func run() throws {
+        var params: [String: JSONValue] = ["view": .string(view)]
+        if let id { params["id"] = .string(id) }
+        let directory = try graphs ?? options.stateOptions.loadConfiguration().graphsDirectory
+        let answer = try options.answer("dot.write", params) { model, window in
+            let writer = DotWriter(directory: directory)
+            let written: DotWriter.Written
+            switch view {
+            case "network": written = try writer.write(.network, model: model, window: window)
+            case "bottlenecks": written = try writer.write(.bottlenecks, model: model, window: window)
+            default:
+                guard model.cases[id!] != nil else { return nil }
+                written = try writer.write(.case(id!), model: model, window: window)
+            }
+            return .object(["files": .array(([written.dotPath] + (written.svgPath.map { [$0] } ?? [])).map { .string($0) })])
+        }
+        options.emit(answer) { answer in
+            for file in answer["files"].arrayValue { print(file.text) }
+        }
     }
 }

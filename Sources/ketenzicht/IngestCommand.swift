@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import KetenzichtCore
+import KetenzichtDaemon
 import KetenzichtIngest
 import KetenzichtStore
 
@@ -17,6 +18,9 @@ struct IngestCommand: ParsableCommand {
 
     @OptionGroup var stateOptions: StateOptions
 
+    @Option(name: .long, help: "Ingest through a running daemon's socket instead of into --state.")
+    var socket: String?
+
     @Option(name: .long, help: "Input format: cloudevents or xml (detected from the content when omitted).")
     var format: InputFormat?
 
@@ -30,6 +34,10 @@ struct IngestCommand: ParsableCommand {
     var files: [String]
 
     func run() throws {
+        if let socket {
+            try ingestThroughSocket(socket)
+            return
+        }
         let ledger: Ledger
         do { ledger = try stateOptions.openLedger() } catch let error as ValidationError { throw error } catch {
             throw RuntimeError("\(error)")
@@ -53,6 +61,24 @@ struct IngestCommand: ParsableCommand {
         }
         if files.count > 1 { print(Self.describe(file: "total", total, seconds: nil)) }
         if total.rejected > 0 { throw ExitCode(1) }
+    }
+
+    /// The daemon reads the file itself (it must be readable by the daemon's user).
+    func ingestThroughSocket(_ socket: String) throws {
+        var rejected = 0
+        for file in files {
+            let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+            var params: [String: JSONValue] = ["path": .string(path)]
+            if let format { params["format"] = .string(format.rawValue) }
+            let answer = try SocketClient.call(socket: socket, method: "ingest", params: params)
+            func count(_ key: String) -> Int { if case .number(let value)? = answer[key] { return Int(value) } else { return 0 } }
+            print("\(file): accepted \(count("accepted")), duplicates \(count("duplicates")), pending \(count("pending")), rejected \(count("rejected"))")
+            if case .array(let errors)? = answer["errors"] {
+                for error in errors.prefix(maxErrors) { if case .string(let text) = error { printError("  error: \(text)") } }
+            }
+            rejected += count("rejected")
+        }
+        if rejected > 0 { throw ExitCode(1) }
     }
 
     static func describe(file: String, _ summary: Ledger.Summary, seconds: Double?) -> String {

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Ketenzicht: ParsableCommand {
+struct Ketenzicht: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ketenzicht",
         abstract: "Zicht op de keten: referral chains in the sociaal domein.",
@@ -10,7 +10,8 @@ struct Ketenzicht: ParsableCommand {
         subcommands: [
             IngestCommand.self, StatusCommand.self, QuarantineCommand.self, CheckConfigCommand.self,
             BottlenecksCommand.self, CaseCommand.self, RegisseursCommand.self, WhatIfCommand.self,
-            PingPongCommand.self, DroppedCommand.self, StructureCommand.self,
+            PingPongCommand.self, DroppedCommand.self, StructureCommand.self, AlertsCommand.self, DotCommand.self,
+            ServeCommand.self,
         ]
     )
 }

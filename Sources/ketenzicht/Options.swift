@@ -1,5 +1,6 @@
 import ArgumentParser
 import KetenzichtConfig
+import KetenzichtDaemon
 import KetenzichtStore
 
 /// `--config` and `--state`, shared by the commands that open a state directory.
@@ -24,14 +25,5 @@ struct StateOptions: ParsableArguments {
     func openLedger() throws -> Ledger {
         let configuration = try loadConfiguration()
         return try Ledger(stateDirectory: configuration.stateDirectory, settings: Ledger.Settings(configuration))
-    }
-}
-
-extension Ledger.Settings {
-    init(_ configuration: Configuration) {
-        self.init(
-            catalog: configuration.catalog, unknownParties: configuration.unknownParties,
-            pendingHorizonDays: configuration.pendingHorizonDays, keyFile: configuration.keyFile,
-            maxLineBytes: configuration.maxLineBytes)
     }
 }

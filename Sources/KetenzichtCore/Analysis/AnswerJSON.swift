@@ -52,7 +52,7 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// Integers print without a fraction; other values with up to 6 decimals, trailing zeros cut.
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         let scaled = (value * 1_000_000).rounded() / 1_000_000
         if scaled == scaled.rounded(), abs(scaled) < 1e15 { return String(Int64(scaled)) }
