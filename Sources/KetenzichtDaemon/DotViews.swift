@@ -170,7 +170,7 @@ public enum DotViews {
         for edge in keptSorted {
             let (from, to) = (graph.parties[graph.edges[edge].from], graph.parties[graph.edges[edge].to])
             let count = graph.counts[edge]
-            let median = medians[Pair(from: from, to: to)]
+            let median = medians[PartyPair(from: from, to: to)]
             let waitText = median.map { "median \(days($0)) d" } ?? "none started"
             out.edge(ids[from]!, ids[to]!, [
                 ("penwidth", fixed(penwidth(count, max: maxCount), 2)),
@@ -184,11 +184,11 @@ public enum DotViews {
 
     /// Median (nearest rank) of `started − created` per party pair over referrals started in the
     /// window: the same waits PartyMetrics uses, split by sender.
-    static func medianWaits(_ model: ChainModel, window: AnalysisWindow) -> [Pair: Double] {
-        var waits: [Pair: [Double]] = [:]
+    static func medianWaits(_ model: ChainModel, window: AnalysisWindow) -> [PartyPair: Double] {
+        var waits: [PartyPair: [Double]] = [:]
         for referral in model.referrals.values {
             guard let started = referral.started, window.contains(started) else { continue }
-            waits[Pair(from: referral.from, to: referral.to), default: []].append(started.days(since: referral.created))
+            waits[PartyPair(from: referral.from, to: referral.to), default: []].append(started.days(since: referral.created))
         }
         return waits.compactMapValues { PartyMetrics.nearestRank($0.sorted(), 0.5) }
     }
@@ -254,14 +254,14 @@ public enum DotViews {
             ])
         }
 
-        var drawnEdges = Set<Pair>()
-        var pending: [(Pair, Int)] = []
+        var drawnEdges = Set<PartyPair>()
+        var pending: [(PartyPair, Int)] = []
         var neighbourNodes: [String] = []
         for (rank, entry) in listed.enumerated() {
             for (direction, flows) in [("in", inflow[entry.party] ?? [:]), ("out", outflow[entry.party] ?? [:])] {
                 let sorted = flows.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
                 for (other, count) in sorted.prefix(max(0, neighbours)) {
-                    let pair = direction == "in" ? Pair(from: other, to: entry.party) : Pair(from: entry.party, to: other)
+                    let pair = direction == "in" ? PartyPair(from: other, to: entry.party) : PartyPair(from: entry.party, to: other)
                     guard drawnEdges.insert(pair).inserted else { continue }
                     if ids[other] == nil {
                         _ = id(other)
@@ -586,11 +586,6 @@ public enum CaseFileName {
     }
 }
 
-/// An ordered party pair. (KetenzichtCore's PartyPair has no public initializer.)
-struct Pair: Hashable, Sendable {
-    var from: String
-    var to: String
-}
 
 /// Accumulates one digraph's text.
 struct DotBuilder {

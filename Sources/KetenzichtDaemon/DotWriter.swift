@@ -83,6 +83,10 @@ public struct DotWriter: Sendable {
     /// Writes `text` to `relativePath` under the directory (creating it and `cases/` as needed) and
     /// renders its SVG. `relativePath` is built by this type, never taken from a request.
     public func write(_ text: String, to relativePath: String) throws(DotWriterError) -> Written {
+        let components = relativePath.split(separator: "/", omittingEmptySubsequences: false)
+        guard relativePath.hasSuffix(".dot"), !relativePath.hasPrefix("/"),
+              !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
+        else { throw .unsafePath(relativePath) }
         let path = directory + "/" + relativePath
         let parent = String(path[..<path.lastIndex(of: "/")!])
         try Self.makeDirectories(parent)
@@ -243,6 +247,7 @@ public enum DotWriterError: Error, Equatable, Sendable, CustomStringConvertible 
     case io(operation: String, path: String, errno: Int32)
     case unknownCase(String)
     case unsafeCaseID(String)
+    case unsafePath(String)
     case renderFailed(String)
     case renderTimedOut(seconds: Double)
 
@@ -251,6 +256,7 @@ public enum DotWriterError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .io(operation, path, code): "\(operation) \(path): \(String(cString: strerror(code)))"
         case .unknownCase(let id): "no case \(id)"
         case .unsafeCaseID(let reason): reason
+        case .unsafePath(let path): "refusing to write \(path): a graph file is a relative path ending in .dot, without empty, . or .. components"
         case .renderFailed(let message): message
         case .renderTimedOut(let seconds): "dot -Tsvg did not finish within \(DotViews.days(seconds)) seconds and was stopped; the dot file is written, lower the edge limit to get an SVG"
         }

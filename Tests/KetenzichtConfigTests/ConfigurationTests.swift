@@ -44,7 +44,7 @@ import KetenzichtCore
         ("", "config: empty config: it needs at least `version: 1`"),
         ("paths: {}\n", "config:1: version: missing; this build reads `version: 1`"),
         ("version: 2\n", "config:1: version: unsupported version 2; this build reads version 1"),
-        ("version: 1\npath: {}\n", "config:2: path: unknown setting; expected one of domains, ingest, paths, version, zrm"),
+        ("version: 1\npath: {}\n", "config:2: path: unknown setting; expected one of access, alerts, analysis, domains, graphs, inbox, ingest, paths, socket, version, zrm"),
         ("version: 1\ningest:\n  pendingHorizonDays: -3\n", "config:3: ingest.pendingHorizonDays: must be a positive number, got -3"),
         ("version: 1\ningest:\n  unknownParties: maybe\n", "config:3: ingest.unknownParties: must be register or reject"),
         ("version: 1\nzrm:\n  financien: astrologie\n", "config:1: domains: zrm mapping of financien names domain astrologie, which is not in the domain list"),

@@ -140,6 +140,11 @@ public struct WindowGraph: Sendable {
 public struct PartyPair: Hashable, Sendable {
     public var from: String
     public var to: String
+
+    public init(from: String, to: String) {
+        self.from = from
+        self.to = to
+    }
 }
 
 /// The processor count without Foundation: sysconf on Linux, one worker elsewhere.
