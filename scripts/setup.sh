@@ -3,7 +3,7 @@
 # Graphviz, python3. Swift itself is expected at /opt/swift (or on PATH).
 set -euo pipefail
 need=()
-for pkg in libxml2-dev libxml2-utils libsqlite3-dev graphviz python3 pkg-config; do
+for pkg in libxml2-dev libxml2-utils libsqlite3-dev graphviz python3 pkg-config socat; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

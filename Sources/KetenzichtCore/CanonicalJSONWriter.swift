@@ -1,26 +1,29 @@
 /// A small JSON writer for canonical output: the caller chooses key order, numbers print without
-/// a trailing `.0` when integral, and strings are escaped per RFC 8259.
+/// a trailing `.0` when integral, and strings are escaped per RFC 8259. It writes UTF-8 bytes:
+/// this runs once per ingested event, and appending bytes is a copy where appending Strings is not.
 public struct CanonicalJSONWriter: Sendable {
-    public private(set) var output = ""
+    public private(set) var bytes: [UInt8] = []
     private var needsComma = false
 
-    public init() { output.reserveCapacity(320) }
+    public init() { bytes.reserveCapacity(320) }
+
+    public var output: String { String(decoding: bytes, as: UTF8.self) }
 
     public mutating func object(_ body: (inout CanonicalJSONWriter) -> Void) {
-        output += "{"
+        bytes.append(UInt8(ascii: "{"))
         needsComma = false
         body(&self)
-        output += "}"
+        bytes.append(UInt8(ascii: "}"))
         needsComma = true
     }
 
     public mutating func array(_ strings: [String]) {
-        output += "["
+        bytes.append(UInt8(ascii: "["))
         for (index, string) in strings.enumerated() {
-            if index > 0 { output += "," }
-            Self.appendString(string, to: &output)
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            Self.appendString(string, to: &bytes)
         }
-        output += "]"
+        bytes.append(UInt8(ascii: "]"))
         needsComma = true
     }
 
@@ -32,26 +35,26 @@ public struct CanonicalJSONWriter: Sendable {
 
     public mutating func field(_ key: String, string: String) {
         self.key(key)
-        Self.appendString(string, to: &output)
+        Self.appendString(string, to: &bytes)
         needsComma = true
     }
 
     public mutating func field(_ key: String, number: Double) {
         self.key(key)
-        output += Self.number(number)
+        bytes.append(contentsOf: Self.number(number).utf8)
         needsComma = true
     }
 
     public mutating func field(_ key: String, bool: Bool) {
         self.key(key)
-        output += bool ? "true" : "false"
+        bytes.append(contentsOf: (bool ? "true" : "false").utf8)
         needsComma = true
     }
 
     private mutating func key(_ key: String) {
-        if needsComma { output += "," }
-        Self.appendString(key, to: &output)
-        output += ":"
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        Self.appendString(key, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -63,27 +66,25 @@ public struct CanonicalJSONWriter: Sendable {
     }
 
     public static func appendString(_ string: String, to output: inout String) {
-        output += "\""
-        // Almost every string needs no escape: append it whole, without walking its scalars.
-        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
-            output += string
-        } else {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(string.utf8.count + 8)
-            for byte in string.utf8 {
-                switch byte {
-                case 0x22: bytes += [0x5c, 0x22]
-                case 0x5c: bytes += [0x5c, 0x5c]
-                case 0x0a: bytes += [0x5c, UInt8(ascii: "n")]
-                case 0x0d: bytes += [0x5c, UInt8(ascii: "r")]
-                case 0x09: bytes += [0x5c, UInt8(ascii: "t")]
-                case ..<0x20: bytes += Array("\\u00".utf8) + Array(hexByte(byte).utf8)
-                default: bytes.append(byte)
-                }
+        var bytes: [UInt8] = []
+        appendString(string, to: &bytes)
+        output += String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func appendString(_ string: String, to bytes: inout [UInt8]) {
+        bytes.append(0x22)
+        for byte in string.utf8 {
+            switch byte {
+            case 0x22: bytes += [0x5c, 0x22]
+            case 0x5c: bytes += [0x5c, 0x5c]
+            case 0x0a: bytes += [0x5c, UInt8(ascii: "n")]
+            case 0x0d: bytes += [0x5c, UInt8(ascii: "r")]
+            case 0x09: bytes += [0x5c, UInt8(ascii: "t")]
+            case ..<0x20: bytes += Array("\\u00".utf8) + Array(hexByte(byte).utf8)
+            default: bytes.append(byte)
             }
-            output += String(decoding: bytes, as: UTF8.self)
         }
-        output += "\""
+        bytes.append(0x22)
     }
 
     private static func hexByte(_ byte: UInt8) -> String {

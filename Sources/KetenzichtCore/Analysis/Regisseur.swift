@@ -116,7 +116,8 @@ public struct RegieDecision: Sendable, Equatable {
         }
         let maxWeight = weights.values.max() ?? 0
         let zwaartepunt = maxWeight > 0 ? weights.filter { $0.value == maxWeight }.keys.sorted() : []
-        let uncovered = maxWeight > 0 && !involved.contains { zwaartepunt.contains($0.domain) }
+        // A case without involved parties is closed: nothing is "uncovered" there.
+        let uncovered = maxWeight > 0 && !involved.isEmpty && !involved.contains { zwaartepunt.contains($0.domain) }
 
         let candidates = involved.filter(\.regieEligible).map {
             Candidate(party: $0.party, domain: $0.domain, weight: weights[$0.domain] ?? 0, involvedSince: $0.involvedSince)
