@@ -73,7 +73,14 @@ public struct CanonicalJSONWriter: Sendable {
 
     public static func appendString(_ string: String, to bytes: inout [UInt8]) {
         bytes.append(0x22)
-        for byte in string.utf8 {
+        let utf8 = string.utf8
+        // Almost no string needs an escape: then it is one copy.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
+            bytes.append(contentsOf: utf8)
+            bytes.append(0x22)
+            return
+        }
+        for byte in utf8 {
             switch byte {
             case 0x22: bytes += [0x5c, 0x22]
             case 0x5c: bytes += [0x5c, 0x5c]

@@ -1,4 +1,5 @@
 public import KetenzichtCore
+import Foundation
 
 /// What a decoder reads from: a file (streamed or memory-mapped, never loaded whole when large)
 /// or bytes received over the socket.
@@ -49,11 +50,33 @@ public struct DecodeRecord: Sendable {
 }
 
 /// Progress of a long decode: bytes consumed of the total, for a progress bar.
-public typealias DecodeProgress = (_ bytesRead: Int, _ totalBytes: Int) -> Void
+public typealias DecodeProgress = @Sendable (_ bytesRead: Int, _ totalBytes: Int) -> Void
 
 /// A decoder for one input format. `decode` reports every event and every failure, in input
 /// order, through `sink`; it never throws: an unreadable file or a fatal syntax error is one
 /// more failure record, and the events before it stand.
-public protocol EventDecoder {
+public protocol EventDecoder: Sendable {
     func decode(_ input: IngestInput, progress: DecodeProgress?, sink: (DecodeRecord) -> Void)
+}
+
+/// Collects progress reports (for tests and tools that read them after the decode).
+public final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(bytesRead: Int, totalBytes: Int)] = []
+
+    public init() {}
+
+    public var callback: DecodeProgress {
+        { [self] read, total in
+            lock.lock()
+            entries.append((read, total))
+            lock.unlock()
+        }
+    }
+
+    public var reports: [(bytesRead: Int, totalBytes: Int)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries
+    }
 }

@@ -152,37 +152,55 @@ public final class Ledger {
         var batch = EventStore.Batch()
         var batchPending: [EventIdentity: Int] = [:]
         var commitError: (any Error)?
-        decoder.decode(input, progress: progress) { record in
-            guard commitError == nil else { return }
-            switch record.outcome {
-            case .failure(let issue, let raw):
-                summary.report(issue)
-                batch.quarantined.append(quarantineEntry(issue, raw: raw, receivedAt: receivedAt))
-            case .event(let event):
-                let canonical = event.canonicalJSON
-                let result = model.apply(event, fingerprint: Event.fingerprint(of: canonical))
-                switch result.disposition {
-                case .applied(let warnings):
-                    summary.accepted += 1
-                    append(canonical, to: &batch)
-                    for warning in warnings {
-                        summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
-                    }
-                case .pending:
-                    summary.pending += 1
-                    batchPending[event.identity] = batch.accepted.count
-                    append(canonical, to: &batch)
-                case .duplicate:
-                    summary.duplicates += 1
-                case .refused(let refusal):
-                    let issue = IngestIssue(location: record.location, event: event.identity, field: refusal.field, message: refusal.message)
-                    summary.report(issue)
-                    batch.quarantined.append(quarantineEntry(issue, raw: canonical, receivedAt: receivedAt))
+        // Decoding runs on its own thread, a bounded queue ahead of the model and the store, so
+        // both cores work on a large file; records still arrive in input order.
+        let records = RecordPipe(capacity: 8)
+        DispatchQueue.global().async {
+            var chunk: [DecodeRecord] = []
+            chunk.reserveCapacity(RecordPipe.chunkSize)
+            decoder.decode(input, progress: progress) { record in
+                chunk.append(record)
+                if chunk.count == RecordPipe.chunkSize {
+                    records.put(chunk)
+                    chunk.removeAll(keepingCapacity: true)
                 }
-                settle(result, batch: &batch, batchPending: &batchPending, summary: &summary, receivedAt: receivedAt)
             }
-            if batch.accepted.count >= settings.batchSize {
-                do { try commit(&batch, batchPending: &batchPending) } catch { commitError = error }
+            records.put(chunk)
+            records.close()
+        }
+        while let chunk = records.take() {
+            for record in chunk {
+                guard commitError == nil else { continue }
+                switch record.outcome {
+                case .failure(let issue, let raw):
+                    summary.report(issue)
+                    batch.quarantined.append(quarantineEntry(issue, raw: raw, receivedAt: receivedAt))
+                case .event(let event):
+                    let canonical = event.canonicalJSON
+                    let result = model.apply(event, fingerprint: Event.fingerprint(of: canonical))
+                    switch result.disposition {
+                    case .applied(let warnings):
+                        summary.accepted += 1
+                        append(canonical, to: &batch)
+                        for warning in warnings {
+                            summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
+                        }
+                    case .pending:
+                        summary.pending += 1
+                        batchPending[event.identity] = batch.accepted.count
+                        append(canonical, to: &batch)
+                    case .duplicate:
+                        summary.duplicates += 1
+                    case .refused(let refusal):
+                        let issue = IngestIssue(location: record.location, event: event.identity, field: refusal.field, message: refusal.message)
+                        summary.report(issue)
+                        batch.quarantined.append(quarantineEntry(issue, raw: canonical, receivedAt: receivedAt))
+                    }
+                    settle(result, batch: &batch, batchPending: &batchPending, summary: &summary, receivedAt: receivedAt)
+                }
+                if batch.accepted.count >= settings.batchSize {
+                    do { try commit(&batch, batchPending: &batchPending) } catch { commitError = error }
+                }
             }
         }
         if let commitError { throw commitError }
@@ -239,6 +257,43 @@ public final class Ledger {
             receivedAt: receivedAt, origin: issue.location.origin, line: issue.location.line, event: issue.event,
             field: issue.field, message: redactingBSNs(issue.message),
             raw: raw.map { redactingBSNs(String($0.prefix(65_536))) })
+    }
+}
+
+/// A bounded, blocking hand-over of decoded records from the decoding thread to the writer.
+final class RecordPipe: @unchecked Sendable {
+    static let chunkSize = 2048
+    private let condition = NSCondition()
+    private var chunks: [[DecodeRecord]] = []
+    private var closed = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func put(_ chunk: [DecodeRecord]) {
+        condition.lock()
+        while chunks.count >= capacity { condition.wait() }
+        chunks.append(chunk)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk, or nil once the producer closed and everything was taken.
+    func take() -> [DecodeRecord]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !closed { condition.wait() }
+        guard !chunks.isEmpty else { return nil }
+        let chunk = chunks.removeFirst()
+        condition.broadcast()
+        return chunk
     }
 }
 

@@ -47,7 +47,9 @@ struct IngestCommand: ParsableCommand {
         for file in files {
             let started = ContinuousClock.now
             let bar = showProgress ? ProgressBar(label: file) : nil
-            let summary = try ledger.ingest(.file(path: file), format: format, receivedAt: wallClock(), progress: bar.map { bar in { bar.update(read: $0, total: $1) } })
+            var progress: DecodeProgress?
+            if let bar { progress = { read, total in bar.update(read: read, total: total) } }
+            let summary = try ledger.ingest(.file(path: file), format: format, receivedAt: wallClock(), progress: progress)
             bar?.finish()
             let seconds = (ContinuousClock.now - started).seconds
             print(Self.describe(file: file, summary, seconds: seconds))
@@ -116,7 +118,8 @@ extension Duration {
 }
 
 /// A one-line progress bar on standard error, redrawn at most ten times a second.
-final class ProgressBar {
+/// Only the decoding thread draws it, so its state needs no lock.
+final class ProgressBar: @unchecked Sendable {
     private let label: String
     private let started = ContinuousClock.now
     private var lastDraw = ContinuousClock.now - .seconds(1)

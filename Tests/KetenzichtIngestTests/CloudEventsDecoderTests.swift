@@ -188,8 +188,9 @@ struct CloudEventsDecoderTests {
     @Test func progressIsReportedPerMegabyte() {
         let line = F.line(id: "1") + "\n"
         let bytes = Array(String(repeating: line, count: (3 << 20) / line.utf8.count).utf8)
-        var reports: [(Int, Int)] = []
-        F.decoder.decode(.bytes(bytes, origin: "p"), progress: { reports.append(($0, $1)) }, sink: { _ in })
+        let log = ProgressLog()
+        F.decoder.decode(.bytes(bytes, origin: "p"), progress: log.callback, sink: { _ in })
+        let reports = log.reports.map { ($0.bytesRead, $0.totalBytes) }
         #expect(reports.count >= 3 && reports.count <= 5)
         #expect(reports.allSatisfy { $0.1 == bytes.count })
         #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.0 < $1.0 })

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Throughput benchmarks of Ketenzicht against peers, side by side on the same inputs, and a fresh
+# docs/benchmarks.md with the medians, the machine, the load and the commands that reproduce them.
+#
+#   Benchmarks/run.sh                   # from anywhere; takes ~10 minutes on 2 cores after the first build
+#
+# Environment: KZ_BENCH_DATA (default /tmp/kz-bench-data: generated inputs, cached, plus the
+# results of each run), KZ_BENCH_VENV (default /tmp/kz-bench-venv: python-igraph and networkx),
+# KZ_BENCH_RUNS (default 3; the median is reported), KZ_BENCH_NETWORKX=1 (also run networkx
+# once as a correctness cross-check of the betweenness scores; slow).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+data="${KZ_BENCH_DATA:-/tmp/kz-bench-data}"
+venv="${KZ_BENCH_VENV:-/tmp/kz-bench-venv}"
+runs="${KZ_BENCH_RUNS:-3}"
+scratch="$here/.build"
+bin="$scratch/release/kz-bench"
+[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+
+started=$(date +%s)
+say() { printf '\n== %s\n' "$*" >&2; }
+
+for tool in python3 xmllint swift; do
+    command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+
+# 1. Inputs: fixed seed, cached. The stamp holds the generator's arguments and checksum.
+gen_args=(--seed 7 --referrals 108000 --end 2026-11-01)
+inputs="$data/input"
+stamp="${gen_args[*]} $(sha256sum "$root/scripts/generate_municipality.py" | cut -c1-16)"
+if [ ! -s "$inputs/municipality.ndjson" ] || [ "$(cat "$inputs/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    say "generating inputs (python3 scripts/generate_municipality.py ${gen_args[*]})"
+    rm -rf "$inputs.tmp" && mkdir -p "$inputs.tmp"
+    python3 "$root/scripts/generate_municipality.py" "${gen_args[@]}" --out "$inputs.tmp" --no-readme --quiet
+    echo "$stamp" > "$inputs.tmp/.stamp"
+    rm -rf "$inputs" && mv "$inputs.tmp" "$inputs"
+fi
+json="$inputs/municipality.ndjson"
+xml="$inputs/municipality.xml"
+
+# 2. kz-bench, release, in the Benchmarks package's own scratch path.
+say "building kz-bench (swift build -c release --package-path Benchmarks --scratch-path Benchmarks/.build)"
+swift build -c release --package-path "$here" --scratch-path "$scratch" --product kz-bench >&2
+
+# 3. The betweenness peer.
+if ! "$venv/bin/python" -c 'import igraph, networkx' 2>/dev/null; then
+    say "installing python-igraph and networkx into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet python-igraph networkx >&2
+fi
+peers="$here/peers.py"
+
+# 4. The runs. Every result is one JSON line, stored with its label, run number, the load average
+#    just before it and the exact command.
+results_dir="$data/results"
+mkdir -p "$results_dir"
+results="$results_dir/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+: > "$results"
+show_path() { local p="$1"; p="${p/#$here\//Benchmarks/}"; echo "$p"; }
+measure() { # label run command...
+    local label="$1" run="$2"; shift 2
+    local load line shown
+    load="$(cut -d' ' -f1-3 /proc/loadavg)"
+    # Compilers running elsewhere on the machine (another build), counted before the run.
+    builds="$(ps -eo comm= | grep -c -E '^(swift-frontend|swift-build|swiftc|clang|clang\+\+|ld|ld\.gold|ld\.lld)$' || true)"
+    line="$("$@")"
+    shown="$(for a in "$@"; do printf '%q ' "$(show_path "$a")"; done)"
+    python3 -c 'import json,sys; r=json.loads(sys.argv[4]); print(json.dumps({"label":sys.argv[1],"run":int(sys.argv[2]),"load":sys.argv[3],"compilers":int(sys.argv[6]),"cmd":sys.argv[5].strip(),"result":r}))' \
+        "$label" "$run" "$load" "$line" "$shown" "$builds" >> "$results"
+    printf '%-12s run %s  load %s  compilers %s  %s\n' "$label" "$run" "$load" "$builds" "$line" >&2
+}
+xml_bytes=$(stat -c %s "$xml")
+
+say "XML: xmllint --stream --noout vs kz-bench decode-xml"
+for i in $(seq "$runs"); do
+    measure xmllint "$i" python3 "$peers" command xmllint "$xml_bytes" -- xmllint --stream --noout "$xml"
+    measure decode-xml "$i" "$bin" decode-xml "$xml"
+done
+
+say "JSON: Foundation JSONDecoder vs kz-bench decode-json"
+for i in $(seq "$runs"); do
+    measure jsondecoder "$i" "$bin" jsondecoder "$json"
+    measure decode-json "$i" "$bin" decode-json "$json"
+done
+
+say "durable ingest through Ledger (SQLite, synchronous = FULL), then rebuild and recompute"
+state="$data/state"
+for i in $(seq "$runs"); do
+    if [ "$i" = 1 ]; then
+        rm -rf "$state"
+        measure ledger "$i" "$bin" ledger "$json" "$state"
+    else
+        measure ledger "$i" "$bin" ledger "$json"
+    fi
+done
+for i in $(seq "$runs"); do measure rebuild "$i" "$bin" rebuild "$state"; done
+for i in $(seq "$runs"); do measure recompute "$i" "$bin" recompute "$state"; done
+
+say "betweenness: 2,000 nodes / 20,000 edges, kz-bench vs python-igraph"
+edges="$data/graph-2000-20000-7.txt"
+scores="$data/graph-2000-20000-7.ours.txt"
+for i in $(seq "$runs"); do
+    measure betweenness "$i" "$bin" betweenness 2000 20000 7 "$edges" "$scores"
+    measure igraph "$i" "$venv/bin/python" "$peers" igraph 2000 "$edges" "$scores"
+done
+if [ "${KZ_BENCH_NETWORKX:-0}" = 1 ]; then
+    measure networkx 1 "$venv/bin/python" "$peers" networkx 2000 "$edges" "$scores"
+fi
+
+# 5. The report.
+elapsed=$(( $(date +%s) - started ))
+say "writing docs/benchmarks.md (run took ${elapsed}s)"
+python3 "$here/report.py" "$results" "$root/docs/benchmarks.md" "$elapsed"
+echo "results: $results" >&2
