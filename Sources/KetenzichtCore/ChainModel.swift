@@ -71,6 +71,14 @@ public struct ChainModel: Sendable {
         /// Manual regie assignments in time order.
         public var regieAssignments: [(time: Timestamp, event: EventIdentity, party: String)] = []
 
+        mutating func insertReferral(_ id: String, isBefore: (String) -> Bool) {
+            if let last = referrals.last, !isBefore(last) {
+                referrals.insert(id, at: referrals.insertionIndex(isBefore))
+            } else {
+                referrals.append(id)
+            }
+        }
+
         public static func == (lhs: Case, rhs: Case) -> Bool {
             lhs.id == rhs.id && lhs.referrals == rhs.referrals
                 && lhs.assessments.elementsEqual(rhs.assessments) { $0.time == $1.time && $0.event == $1.event && $0.scores.elementsEqual($1.scores) { $0 == $1 } }
@@ -275,18 +283,18 @@ public struct ChainModel: Sendable {
             id: creation.referral, caseID: creation.caseID, from: creation.from, to: creation.to,
             created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain,
             dependsOn: creation.dependsOn, createdBy: event.identity)
-        var record = cases[creation.caseID] ?? Case(id: creation.caseID)
-        let index = record.referrals.insertionIndex {
-            let other = referrals[$0]!
-            return (other.created, other.id) <= (event.time, creation.referral)
+        // Referrals mostly arrive in time order: appending is the common case.
+        let key = (event.time, creation.referral)
+        cases[creation.caseID, default: Case(id: creation.caseID)].insertReferral(creation.referral) { id in
+            let other = referrals[id]!
+            return (other.created, other.id) <= key
         }
-        record.referrals.insert(creation.referral, at: index)
-        cases[creation.caseID] = record
         return .success(warnings)
     }
 
     /// The path back to `creation` through known `dependsOn` links, if adding it closes a cycle.
     private func dependencyCycle(adding creation: ReferralCreation) -> [String]? {
+        guard !creation.dependsOn.isEmpty else { return nil }
         var parent: [String: String] = [:]
         var stack = creation.dependsOn.map { ($0, creation.referral) }
         var visited = Set<String>()
