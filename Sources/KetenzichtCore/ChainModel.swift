@@ -101,6 +101,9 @@ public struct ChainModel: Sendable {
     public private(set) var parties: [String: Party] = [:]
     public private(set) var referrals: [String: Referral] = [:]
     public private(set) var cases: [String: Case] = [:]
+    /// Referral ids by their `to` party, kept as referrals arrive, so that one party's metrics
+    /// (a case view, `party.get`) read that party's referrals instead of the whole model.
+    public private(set) var referralsTo: [String: [String]] = [:]
     /// Pending status events by referral id, in arrival order.
     public private(set) var pending: [String: [Event]] = [:]
     public private(set) var pendingCount = 0
@@ -283,6 +286,7 @@ public struct ChainModel: Sendable {
             id: creation.referral, caseID: creation.caseID, from: creation.from, to: creation.to,
             created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain,
             dependsOn: creation.dependsOn, createdBy: event.identity)
+        referralsTo[creation.to, default: []].append(creation.referral)
         // Referrals mostly arrive in time order: appending is the common case.
         let key = (event.time, creation.referral)
         cases[creation.caseID, default: Case(id: creation.caseID)].insertReferral(creation.referral) { id in

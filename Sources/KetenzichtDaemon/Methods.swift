@@ -20,7 +20,7 @@ public final class MethodTable: Sendable {
     }
 
     public static let levels: [String: AccessLevel] = [
-        "version": .read, "health": .read, "stats": .read, "parties": .read, "party.get": .read,
+        "version": .read, "echo": .read, "health": .read, "stats": .read, "parties": .read, "party.get": .read,
         "bottlenecks": .read, "case.get": .read, "regisseurs": .read, "propagation.whatIf": .read,
         "pingpong": .read, "dropped": .read, "structure": .read, "alerts.list": .read, "dot.write": .read,
         "ingest": .operator, "alerts.subscribe": .operator,
@@ -90,6 +90,10 @@ public final class MethodTable: Sendable {
         switch request.method {
         case "version":
             return .object(["version": .string(version), "spec": .string("SPEC §6"), "formats": .array(InputFormat.allCases.map { .string($0.rawValue) })])
+        case "echo":
+            // The baseline for latency measurements: a round trip through the socket and the
+            // request path, with no work.
+            return .object(request.params)
         case "health":
             let snapshot = state.snapshot
             return .object([

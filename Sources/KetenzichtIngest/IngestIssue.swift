@@ -48,14 +48,13 @@ public struct IngestIssue: Sendable, Equatable, CustomStringConvertible {
         self.init(severity: severity, location: location, event: event, field: problem.field, message: problem.message)
     }
 
-    /// `file.ndjson:12: event e-991 (urn:…): data.from: …`, with BSN-shaped digits redacted.
-    public var description: String { redactingBSNs(unredactedDescription) }
-
-    private var unredactedDescription: String {
-        var text = "\(location): "
+    /// `file.ndjson:12: event e-991 (urn:…): data.from: …`. Everything taken from the input is
+    /// redacted of BSN-shaped digits; the location (a path the operator chose) is kept as it is.
+    public var description: String {
+        var text = ""
         if severity == .warning { text += "warning: " }
         if let event { text += "event \(event): " }
         if let field { text += "\(field): " }
-        return text + message
+        return "\(location): " + redactingBSNs(text + message)
     }
 }

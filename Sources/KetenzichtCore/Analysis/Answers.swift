@@ -37,7 +37,7 @@ public enum Answers {
             "firstSeen": .time(party.firstSeen),
         ]
         if let window {
-            fields["metrics"] = PartyMetrics.compute(model, window: window).first { $0.party == id }?.json ?? .null
+            fields["metrics"] = PartyMetrics.compute(model, window: window, parties: [id]).first?.json ?? .null
             fields.merge(frame(window)) { $1 }
         }
         return .object(fields)
@@ -48,8 +48,9 @@ public enum Answers {
     public static func caseView(_ model: ChainModel, id: String, window: AnalysisWindow) -> JSONValue? {
         guard let record = model.cases[id] else { return nil }
         let asOf = window.asOf
-        let metrics = PartyMetrics.compute(model, window: window)
         let referrals = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= asOf }
+        // Only the waits of this case's parties matter for its projection.
+        let metrics = PartyMetrics.compute(model, window: window, parties: referrals.map(\.to))
         var partyIDs = Set<String>()
         let referralAnswers: [JSONValue] = referrals.map { referral in
             partyIDs.insert(referral.from)

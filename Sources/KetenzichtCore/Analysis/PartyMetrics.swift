@@ -35,15 +35,18 @@ public struct PartyMetrics: Sendable, Equatable {
 
     /// The metrics of every listed party, in bottleneck order.
     public static func compute(_ model: ChainModel, window: AnalysisWindow) -> [PartyMetrics] {
-        struct Tally {
-            var arrivals = 0
-            var starts = 0
-            var backlog = 0
-            var overNorm = 0
-            var waits: [Double] = []
-        }
+        compute(model, window: window, referrals: model.referrals.values)
+    }
+
+    /// The metrics of the given parties only (those that are listed), reading just their referrals.
+    public static func compute(_ model: ChainModel, window: AnalysisWindow, parties: some Sequence<String>) -> [PartyMetrics] {
+        let referrals = Set(parties).flatMap { model.referralsTo[$0] ?? [] }.lazy.compactMap { model.referrals[$0] }
+        return compute(model, window: window, referrals: referrals)
+    }
+
+    static func compute(_ model: ChainModel, window: AnalysisWindow, referrals: some Sequence<ChainModel.Referral>) -> [PartyMetrics] {
         var tallies: [String: Tally] = [:]
-        for referral in model.referrals.values where referral.created <= window.asOf {
+        for referral in referrals where referral.created <= window.asOf {
             let createdInWindow = window.contains(referral.created)
             let state = referral.state(asOf: window.asOf)!
             let startedInWindow = state != .created && state != .accepted && window.contains(referral.started)
@@ -99,6 +102,14 @@ public struct PartyMetrics: Sendable, Equatable {
         guard !sorted.isEmpty else { return nil }
         let rank = Int((p * Double(sorted.count)).rounded(.up))
         return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
+    private struct Tally {
+        var arrivals = 0
+        var starts = 0
+        var backlog = 0
+        var overNorm = 0
+        var waits: [Double] = []
     }
 
     /// "backlog 143 at 9.5 starts/week: a new referral waits ~105 days, norm 98 (Treeknorm)".
