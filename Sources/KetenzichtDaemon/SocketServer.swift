@@ -29,6 +29,9 @@ public final class SocketServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // A client that does not read its answers stops being read from (backpressure),
+            // instead of growing the daemon's memory.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 4 << 20))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxRequestBytes)))
@@ -226,6 +229,11 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         buffer.writeString(line)
         buffer.writeInteger(UInt8(0x0a))
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
