@@ -225,8 +225,13 @@ public struct Event: Sendable, Equatable {
     public var fingerprint: UInt64 { Self.fingerprint(of: canonicalJSON) }
 
     public static func fingerprint(of canonical: String) -> UInt64 {
+        fingerprint(ofBytes: canonical.utf8)
+    }
+
+    /// The same digest over the bytes of a canonical line (as the store keeps it).
+    public static func fingerprint(ofBytes bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in canonical.utf8 {
+        for byte in bytes {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01b3
         }

@@ -61,16 +61,22 @@ public final class Ledger {
     private func rebuild() throws {
         let decoder = CloudEventsDecoder(assembler: assembler, maxLineBytes: settings.maxLineBytes)
         try store.replay { seqs, ndjson in
+            // Stored lines are canonical already: their digest is taken from the bytes, not rebuilt.
+            var lineEnds: [Int] = []
+            lineEnds.reserveCapacity(seqs.count)
+            for (offset, byte) in ndjson.enumerated() where byte == 0x0a { lineEnds.append(offset) }
             var index = 0
             decoder.decode(.bytes(ndjson, origin: "store"), progress: nil) { record in
                 defer { index += 1 }
                 let seq = index < seqs.count ? seqs[index] : -1
+                let lineStart = index == 0 ? 0 : lineEnds[index - 1] + 1
+                let lineEnd = index < lineEnds.count ? lineEnds[index] : ndjson.count
                 let location = InputLocation(origin: "store event #\(seq)")
                 switch record.outcome {
                 case .failure(let issue, _):
                     replayIssues.append(IngestIssue(location: location, event: issue.event, field: issue.field, message: issue.message))
                 case .event(let event):
-                    let result = model.apply(event)
+                    let result = model.apply(event, fingerprint: Event.fingerprint(ofBytes: ndjson[lineStart..<lineEnd]))
                     switch result.disposition {
                     case .pending: pendingSeqs[event.identity] = seq
                     case .refused(let refusal):
@@ -156,10 +162,18 @@ public final class Ledger {
         // both cores work on a large file; records still arrive in input order.
         let records = RecordPipe(capacity: 8)
         DispatchQueue.global().async {
-            var chunk: [DecodeRecord] = []
+            var chunk: [RecordPipe.Item] = []
             chunk.reserveCapacity(RecordPipe.chunkSize)
             decoder.decode(input, progress: progress) { record in
-                chunk.append(record)
+                // The canonical line and its digest are made here too: the writer has the model
+                // and SQLite to do, this thread has time to spare.
+                var canonical: String?
+                var fingerprint: UInt64 = 0
+                if let event = record.event {
+                    canonical = event.canonicalJSON
+                    fingerprint = Event.fingerprint(of: canonical!)
+                }
+                chunk.append(RecordPipe.Item(record: record, canonical: canonical, fingerprint: fingerprint))
                 if chunk.count == RecordPipe.chunkSize {
                     records.put(chunk)
                     chunk.removeAll(keepingCapacity: true)
@@ -169,15 +183,16 @@ public final class Ledger {
             records.close()
         }
         while let chunk = records.take() {
-            for record in chunk {
+            for item in chunk {
                 guard commitError == nil else { continue }
+                let record = item.record
                 switch record.outcome {
                 case .failure(let issue, let raw):
                     summary.report(issue)
                     batch.quarantined.append(quarantineEntry(issue, raw: raw, receivedAt: receivedAt))
                 case .event(let event):
-                    let canonical = event.canonicalJSON
-                    let result = model.apply(event, fingerprint: Event.fingerprint(of: canonical))
+                    let canonical = item.canonical!
+                    let result = model.apply(event, fingerprint: item.fingerprint)
                     switch result.disposition {
                     case .applied(let warnings):
                         summary.accepted += 1
@@ -262,15 +277,21 @@ public final class Ledger {
 
 /// A bounded, blocking hand-over of decoded records from the decoding thread to the writer.
 final class RecordPipe: @unchecked Sendable {
+    struct Item: Sendable {
+        var record: DecodeRecord
+        var canonical: String?
+        var fingerprint: UInt64
+    }
+
     static let chunkSize = 2048
     private let condition = NSCondition()
-    private var chunks: [[DecodeRecord]] = []
+    private var chunks: [[Item]] = []
     private var closed = false
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func put(_ chunk: [DecodeRecord]) {
+    func put(_ chunk: [Item]) {
         condition.lock()
         while chunks.count >= capacity { condition.wait() }
         chunks.append(chunk)
@@ -286,7 +307,7 @@ final class RecordPipe: @unchecked Sendable {
     }
 
     /// The next chunk, or nil once the producer closed and everything was taken.
-    func take() -> [DecodeRecord]? {
+    func take() -> [Item]? {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !closed { condition.wait() }

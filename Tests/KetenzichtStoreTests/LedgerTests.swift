@@ -60,6 +60,9 @@ import Testing
         #expect(reopened.model.eventCount == 9)
         #expect(try reopened.store.counts() == EventStore.Counts(events: 9, quarantined: 0))
         #expect(reopened.replayIssues.isEmpty)
+        // The digests rebuilt from the stored lines recognise the same events again.
+        let again = try reopened.ingest(.file(path: file), receivedAt: Self.received)
+        #expect(again.duplicates == 9 && again.accepted == 0 && again.rejected == 0)
     }
 
     @Test func secondIngestIsAllDuplicates() throws {
