@@ -74,18 +74,82 @@ public struct RegieDecision: Sendable, Equatable {
         }
         times += record.assessments.map(\.time) + record.regieAssignments.map(\.time)
         let moments = Set(times.filter { $0 <= asOf }).sorted()
+        // Every moment but the last only needs *who* holds regie (for the hysteresis); the full
+        // explanation is built once, for the last.
+        let fast = FastRule(record: record, referrals: referrals, model: model)
         var current: String?
-        var decision = evaluate(record, referrals, model, at: moments.first ?? asOf, current: nil)
         var history: [(time: Timestamp, regisseur: String?)] = []
-        for moment in moments {
-            decision = evaluate(record, referrals, model, at: moment, current: current)
-            if decision.regisseur != current {
-                history.append((moment, decision.regisseur))
-            }
-            current = decision.regisseur
+        for moment in moments.dropLast() {
+            let chosen = fast.regisseur(at: moment, current: current)
+            if chosen != current { history.append((moment, chosen)) }
+            current = chosen
         }
+        var decision = evaluate(record, referrals, model, at: moments.last ?? asOf, current: current)
+        if let last = moments.last, decision.regisseur != current { history.append((last, decision.regisseur)) }
         decision.history = history
         return decision
+    }
+
+    /// The choice of regisseur alone, with the case's parties and weights looked up once.
+    private struct FastRule {
+        let referrals: [ChainModel.Referral]
+        let assessmentWeights: [(time: Timestamp, weights: [String: Double])]
+        let manual: [(time: Timestamp, party: String)]
+        var parties: [String: (domain: String, eligible: Bool)] = [:]
+
+        init(record: ChainModel.Case, referrals: [ChainModel.Referral], model: ChainModel) {
+            self.referrals = referrals
+            assessmentWeights = record.assessments.map { ($0.time, RegieDecision.weights(of: $0.scores, model: model)) }
+            manual = record.regieAssignments.map { ($0.time, $0.party) }
+            for referral in referrals {
+                for party in [referral.from, referral.to] where parties[party] == nil {
+                    parties[party] = (model.domain(ofParty: party), model.isRegieEligible(party: party))
+                }
+            }
+        }
+
+        func regisseur(at time: Timestamp, current: String?) -> String? {
+            var involved: [(party: String, since: Timestamp)] = []
+            for referral in referrals where referral.state(asOf: time)?.isActive == true {
+                for party in [referral.from, referral.to] {
+                    if let index = involved.firstIndex(where: { $0.party == party }) {
+                        involved[index].since = min(involved[index].since, referral.created)
+                    } else {
+                        involved.append((party, referral.created))
+                    }
+                }
+            }
+            if let assigned = manual.last(where: { $0.time <= time })?.party, involved.contains(where: { $0.party == assigned }) {
+                return assigned
+            }
+            let weights = assessmentWeights.last(where: { $0.time <= time })?.weights ?? [:]
+            var best: (party: String, weight: Double, since: Timestamp)?
+            var currentWeight: Double?
+            for entry in involved where parties[entry.party]!.eligible {
+                let weight = weights[parties[entry.party]!.domain] ?? 0
+                if entry.party == current { currentWeight = weight }
+                if let chosen = best {
+                    if (weight, chosen.since, chosen.party) > (chosen.weight, entry.since, entry.party) {
+                        best = (entry.party, weight, entry.since)
+                    }
+                } else {
+                    best = (entry.party, weight, entry.since)
+                }
+            }
+            guard let best else { return nil }
+            if let current, let currentWeight, best.weight - currentWeight < RegieDecision.switchMargin { return current }
+            return best.party
+        }
+    }
+
+    /// Party-domain weights of one assessment: severity 5 − score, summed per carrying domain.
+    static func weights(of scores: [(lifeDomain: String, score: Int)], model: ChainModel) -> [String: Double] {
+        var weights: [String: Double] = [:]
+        for score in scores where score.score < 5 {
+            guard let carrier = model.catalog.lifeDomainCarriers[score.lifeDomain] else { continue }
+            weights[carrier, default: 0] += Double(5 - score.score)
+        }
+        return weights
     }
 
     /// Decisions for every case with at least one involved party at `asOf`, by case id.
@@ -107,13 +171,7 @@ public struct RegieDecision: Sendable, Equatable {
             InvolvedParty(party: party, domain: model.domain(ofParty: party), involvedSince: time, regieEligible: model.isRegieEligible(party: party))
         }.sorted { ($0.involvedSince, $0.party) < ($1.involvedSince, $1.party) }
 
-        var weights: [String: Double] = [:]
-        if let latest = record.assessments.last(where: { $0.time <= time }) {
-            for score in latest.scores where score.score < 5 {
-                guard let carrier = model.catalog.lifeDomainCarriers[score.lifeDomain] else { continue }
-                weights[carrier, default: 0] += Double(5 - score.score)
-            }
-        }
+        let weights = record.assessments.last(where: { $0.time <= time }).map { Self.weights(of: $0.scores, model: model) } ?? [:]
         let maxWeight = weights.values.max() ?? 0
         let zwaartepunt = maxWeight > 0 ? weights.filter { $0.value == maxWeight }.keys.sorted() : []
         // A case without involved parties is closed: nothing is "uncovered" there.
