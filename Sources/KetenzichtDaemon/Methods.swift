@@ -135,6 +135,7 @@ public final class MethodTable: Sendable {
         let snapshot = state.snapshot
         let model = snapshot.model
         let hooks = self.hooks
+        let state = self.state
         let work: @Sendable () throws(JSONRPC.Failure) -> JSONValue
         switch method {
         case "parties":
@@ -152,7 +153,8 @@ public final class MethodTable: Sendable {
         case "case.get":
             let id = try params.requiredString("id")
             work = { () throws(JSONRPC.Failure) in
-                guard let answer = Answers.caseView(model, id: id, window: window) else { throw JSONRPC.Failure(.notFound, "unknown case \(id)") }
+                let metrics: Answers.MetricsLookup = { parties in state.partyMetrics(parties, snapshot: snapshot, window: window) }
+                guard let answer = Answers.caseView(model, id: id, window: window, metrics: metrics) else { throw JSONRPC.Failure(.notFound, "unknown case \(id)") }
                 return answer
             }
         case "regisseurs":

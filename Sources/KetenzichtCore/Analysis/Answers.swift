@@ -45,12 +45,16 @@ public enum Answers {
 
     /// `case.get`: the case's referrals in time order, its parties, the regisseur with its
     /// explanation, and the projection of its open referrals.
-    public static func caseView(_ model: ChainModel, id: String, window: AnalysisWindow) -> JSONValue? {
+    /// Per-party metrics for a set of parties; a daemon passes a cached lookup.
+    public typealias MetricsLookup = ([String]) -> [PartyMetrics]
+
+    public static func caseView(_ model: ChainModel, id: String, window: AnalysisWindow, metrics lookup: MetricsLookup? = nil) -> JSONValue? {
         guard let record = model.cases[id] else { return nil }
         let asOf = window.asOf
         let referrals = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= asOf }
         // Only the waits of this case's parties matter for its projection.
-        let metrics = PartyMetrics.compute(model, window: window, parties: referrals.map(\.to))
+        let parties = Array(Set(referrals.map(\.to)))
+        let metrics = lookup?(parties) ?? PartyMetrics.compute(model, window: window, parties: parties)
         var partyIDs = Set<String>()
         let referralAnswers: [JSONValue] = referrals.map { referral in
             partyIDs.insert(referral.from)
