@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "KetenzichtIngestTests",
             dependencies: ["KetenzichtIngest", "KetenzichtCore", "XMLStreaming"],
-            swiftSettings: strict
+            exclude: ["IStandaarden"], swiftSettings: strict
         ),
         .testTarget(
             name: "KetenzichtStoreTests",

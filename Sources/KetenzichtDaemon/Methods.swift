@@ -222,7 +222,7 @@ public final class MethodTable: Sendable {
         var format: InputFormat?
         if let text = try params.string("format") {
             guard let parsed = InputFormat(rawValue: text) else {
-                throw JSONRPC.Failure(.invalidParams, "format must be one of \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")) (ijw and iwmo are not supported by this build)")
+                throw JSONRPC.Failure(.invalidParams, "format must be one of \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             format = parsed
         }

@@ -4,9 +4,13 @@ import Foundation
 public enum InputFormat: String, Sendable, CaseIterable {
     case cloudevents
     case xml
+    /// iStandaarden iJw 3.2 (Jeugdwet) messages, one `Bericht` per file (SPEC §2.3).
+    case ijw
+    /// iStandaarden iWmo 3.2 messages, one `Bericht` per file (SPEC §2.3).
+    case iwmo
 
-    /// Decides the format from the first bytes: JSON starts with `{` or `[`, canonical XML names
-    /// its namespace. iStandaarden messages are recognised so the error can say what they are.
+    /// Decides the format from the first bytes: JSON starts with `{` or `[`, canonical XML and
+    /// iStandaarden messages name their namespace.
     public static func detect(prefix: some Collection<UInt8>) throws(FieldProblem) -> InputFormat {
         var bytes = Array(prefix.prefix(4096))
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
@@ -19,10 +23,9 @@ public enum InputFormat: String, Sendable, CaseIterable {
         case UInt8(ascii: "<"):
             let text = String(decoding: bytes, as: UTF8.self)
             if text.contains("urn:ketenzicht:exchange:1") { return .xml }
-            if text.contains("istandaarden.nl/ijw") || text.contains("istandaarden.nl/iwmo") {
-                throw FieldProblem(field: nil, "this is an iStandaarden iJw/iWmo message; this build does not read iStandaarden yet (convert to CloudEvents or canonical XML)")
-            }
-            throw FieldProblem(field: nil, "XML without the namespace urn:ketenzicht:exchange:1; give --format xml to read it as canonical XML anyway")
+            if text.contains("istandaarden.nl/ijw/") { return .ijw }
+            if text.contains("istandaarden.nl/iwmo/") { return .iwmo }
+            throw FieldProblem(field: nil, "XML in neither the namespace urn:ketenzicht:exchange:1 nor an iStandaarden (iJw/iWmo) one; give --format xml to read it as canonical XML anyway")
         default:
             if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
                 throw FieldProblem(field: nil, "UTF-16 input; convert it to UTF-8")
@@ -31,8 +34,16 @@ public enum InputFormat: String, Sendable, CaseIterable {
         }
     }
 
-    /// Detects the format of a file from its first 4 KiB.
+    /// Detects the format of a file from its first 4 KiB; of a directory, from its first file
+    /// (only iStandaarden messages come as directories, one message a file).
     public static func detect(path: String) throws(FieldProblem) -> InputFormat {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            guard let first = IStandaardenDecoder.firstMessageFile(in: path) else {
+                throw FieldProblem(field: nil, "empty directory: no files to detect a format from")
+            }
+            return try detect(path: first)
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw FieldProblem(field: nil, "cannot open file")
         }

@@ -154,6 +154,7 @@ public final class Ledger {
         let decoder: any EventDecoder = switch resolved {
         case .cloudevents: CloudEventsDecoder(assembler: assembler, maxLineBytes: settings.maxLineBytes)
         case .xml: CanonicalXMLDecoder(assembler: assembler)
+        case .ijw, .iwmo: IStandaardenDecoder(assembler: assembler, stateDirectory: stateDirectory)
         }
         var batch = EventStore.Batch()
         var batchPending: [EventIdentity: Int] = [:]
@@ -189,7 +190,8 @@ public final class Ledger {
                 switch record.outcome {
                 case .failure(let issue, let raw):
                     summary.report(issue)
-                    batch.quarantined.append(quarantineEntry(issue, raw: raw, receivedAt: receivedAt))
+                    // A warning is a note about input skipped on purpose (an iStandaarden retour message), not refused input.
+                    if issue.severity == .error { batch.quarantined.append(quarantineEntry(issue, raw: raw, receivedAt: receivedAt)) }
                 case .event(let event):
                     let canonical = item.canonical!
                     let result = model.apply(event, fingerprint: item.fingerprint)

@@ -21,7 +21,7 @@ struct IngestCommand: ParsableCommand {
     @Option(name: .long, help: "Ingest through a running daemon's socket instead of into --state.")
     var socket: String?
 
-    @Option(name: .long, help: "Input format: cloudevents or xml (detected from the content when omitted).")
+    @Option(name: .long, help: "Input format: cloudevents, xml, ijw or iwmo (detected from the content when omitted).")
     var format: InputFormat?
 
     @Option(name: .long, help: "How many errors to print per file (all are quarantined).")
@@ -30,14 +30,27 @@ struct IngestCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress bar, even on a terminal.")
     var noProgress = false
 
-    @Argument(help: "Files to ingest (NDJSON or JSON-array CloudEvents, or canonical XML).")
-    var files: [String]
+    @Argument(help: "Files or directories to ingest (NDJSON or JSON-array CloudEvents, canonical XML, iJw/iWmo messages).")
+    var inputs: [String]
+
+    /// A directory of iStandaarden messages stays one input (one summary, batched commits); any
+    /// other directory stands for the files in it.
+    var files: [String] {
+        inputs.flatMap { input -> [String] in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue else { return [input] }
+            let resolved = format ?? (try? InputFormat.detect(path: input))
+            if resolved == .ijw || resolved == .iwmo { return [input] }
+            return IStandaardenDecoder.messageFiles(in: input).map(\.path)
+        }
+    }
 
     func run() throws {
         if let socket {
             try ingestThroughSocket(socket)
             return
         }
+        let files = self.files
         let ledger: Ledger
         do { ledger = try stateOptions.openLedger() } catch let error as ValidationError { throw error } catch {
             throw RuntimeError("\(error)")
@@ -67,6 +80,7 @@ struct IngestCommand: ParsableCommand {
 
     /// The daemon reads the file itself (it must be readable by the daemon's user).
     func ingestThroughSocket(_ socket: String) throws {
+        let files = self.files
         var rejected = 0
         for file in files {
             let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
