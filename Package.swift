@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -34,7 +35,11 @@ let package = Package(
         // Foundation-free streaming reader over libxml2's xmlTextReader.
         .target(name: "XMLStreaming", dependencies: ["CLibXML2"], swiftSettings: strict),
         // The pure model: no I/O, no clock.
-        .target(name: "KetenzichtCore", swiftSettings: strict),
+        .target(
+            name: "KetenzichtCore",
+            dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")],
+            swiftSettings: strict
+        ),
         .target(
             name: "KetenzichtIngest",
             dependencies: [

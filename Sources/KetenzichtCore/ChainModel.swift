@@ -1,3 +1,5 @@
+public import HashTreeCollections
+
 /// The in-memory model of SPEC §1–§2: parties, cases and referrals with their lifecycles, built by
 /// applying validated events. It is a value: the single writer mutates its copy, readers hold
 /// snapshots that never change under them.
@@ -7,6 +9,10 @@
 /// whose referral is not known yet (or a completion whose start is not known yet) waits as
 /// pending until it can be applied or expires past the horizon. Of two events that contradict
 /// each other, the one applied second is refused.
+///
+/// The large maps are persistent hash tries (`TreeDictionary`): publishing a snapshot and then
+/// applying the next batch copies only the paths that batch touches, not the whole model, so a
+/// daemon with millions of referrals can publish after every ingest.
 public struct ChainModel: Sendable {
     public struct Party: Sendable, Equatable {
         public var id: String
@@ -99,8 +105,8 @@ public struct ChainModel: Sendable {
     public var pendingHorizonDays: Double
 
     public private(set) var parties: [String: Party] = [:]
-    public private(set) var referrals: [String: Referral] = [:]
-    public private(set) var cases: [String: Case] = [:]
+    public private(set) var referrals: TreeDictionary<String, Referral> = [:]
+    public private(set) var cases: TreeDictionary<String, Case> = [:]
     /// Referral ids by their `to` party, kept as referrals arrive, so that one party's metrics
     /// (a case view, `party.get`) read that party's referrals instead of the whole model.
     public private(set) var referralsTo: [String: [String]] = [:]
@@ -109,7 +115,7 @@ public struct ChainModel: Sendable {
     public private(set) var pendingCount = 0
     /// The latest event time applied or held: the clock against which pending events expire.
     public private(set) var highWater: Timestamp?
-    private var fingerprints: [EventIdentity: UInt64] = [:]
+    private var fingerprints: TreeDictionary<EventIdentity, UInt64> = [:]
 
     public init(catalog: DomainCatalog = .standard, unknownParties: UnknownPartyPolicy = .register, pendingHorizonDays: Double = 30) {
         self.catalog = catalog
