@@ -110,6 +110,9 @@ public struct ChainModel: Sendable {
     /// Referral ids by their `to` party, kept as referrals arrive, so that one party's metrics
     /// (a case view, `party.get`) read that party's referrals instead of the whole model.
     public private(set) var referralsTo: [String: [String]] = [:]
+    /// Per `to` party, the sorted times at which its backlog grows and shrinks, kept as events
+    /// arrive, so that its expected wait for any asOf is a few binary searches.
+    public private(set) var timelines: [String: PartyTimeline] = [:]
     /// Pending status events by referral id, in arrival order.
     public private(set) var pending: [String: [Event]] = [:]
     public private(set) var pendingCount = 0
@@ -293,6 +296,7 @@ public struct ChainModel: Sendable {
             created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain,
             dependsOn: creation.dependsOn, createdBy: event.identity)
         referralsTo[creation.to, default: []].append(creation.referral)
+        timelines[creation.to, default: PartyTimeline()].created.insertSorted(event.time.millisecondsSinceEpoch)
         // Referrals mostly arrive in time order: appending is the common case.
         let key = (event.time, creation.referral)
         cases[creation.caseID, default: Case(id: creation.caseID)].insertReferral(creation.referral) { id in
@@ -362,6 +366,11 @@ public struct ChainModel: Sendable {
                 return .refused(Refusal(field: field, "started at \(time) is before the referral was accepted at \(accepted)"))
             }
             referral.started = time
+            timelines[referral.to, default: PartyTimeline()].started.insertSorted(time.millisecondsSinceEpoch)
+            if let ended = referral.ended, ended.step != .completed {
+                // It ended unstarted before this start arrived; it now left the backlog by starting.
+                timelines[referral.to]!.closedUnstarted.removeSorted(ended.time.millisecondsSinceEpoch)
+            }
         case .completed:
             guard let started = referral.started else { return .wait }
             if time < started {
@@ -376,6 +385,9 @@ public struct ChainModel: Sendable {
                 return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral was accepted at \(accepted)"))
             }
             referral.ended = (change.step, time, change.note)
+            if referral.started == nil {
+                timelines[referral.to, default: PartyTimeline()].closedUnstarted.insertSorted(time.millisecondsSinceEpoch)
+            }
         }
         referrals[change.referral] = referral
         return .applied
@@ -414,6 +426,57 @@ public struct ChainModel: Sendable {
     private func stepRank(_ event: Event) -> Int {
         if case .referralStatus(let change) = event.body { return change.step.rank }
         return 0
+    }
+}
+
+/// When one party's backlog grows (a referral to it is created) and shrinks (one starts, or ends
+/// without starting), as sorted millisecond times. Counts up to any moment are binary searches.
+public struct PartyTimeline: Sendable, Equatable {
+    public var created: [Int64] = []
+    public var started: [Int64] = []
+    public var closedUnstarted: [Int64] = []
+
+    /// Open referrals (created, not started, not ended) at `asOf`.
+    public func backlog(asOf: Timestamp) -> Int {
+        let t = asOf.millisecondsSinceEpoch
+        return created.countUpTo(t) - started.countUpTo(t) - closedUnstarted.countUpTo(t)
+    }
+
+    /// Referrals started in the window (asOf − W, asOf].
+    public func starts(in window: AnalysisWindow) -> Int {
+        started.countUpTo(window.asOf.millisecondsSinceEpoch) - started.countUpTo(window.start.millisecondsSinceEpoch)
+    }
+
+    /// expectedWaitDays of SPEC §5: backlog / startsPerWeek × 7; +∞ when nothing starts and
+    /// there is a backlog; 0 without backlog.
+    public func expectedWaitDays(_ window: AnalysisWindow) -> Double {
+        let backlog = backlog(asOf: window.asOf)
+        guard backlog > 0 else { return 0 }
+        let starts = starts(in: window)
+        guard starts > 0 else { return .infinity }
+        return Double(backlog) / (Double(starts) / window.weeks) * 7
+    }
+}
+
+extension Array where Element == Int64 {
+    /// The number of elements ≤ `value` in a sorted array.
+    func countUpTo(_ value: Int64) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if self[mid] <= value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    mutating func insertSorted(_ value: Int64) {
+        if let last, last > value { insert(value, at: countUpTo(value)) } else { append(value) }
+    }
+
+    mutating func removeSorted(_ value: Int64) {
+        let index = countUpTo(value) - 1
+        if index >= 0, self[index] == value { remove(at: index) }
     }
 }
 

@@ -88,39 +88,22 @@ public final class DaemonState: @unchecked Sendable {
 
     public func storeCounts() throws -> EventStore.Counts { try ledger.store.counts() }
 
-    /// Per-party metrics of one snapshot, asOf and window, computed once per party. Identical
-    /// questions on an unchanged snapshot get the same answer, so a case view (which needs the
-    /// waits of its parties) does not re-read a large party's referrals on every request.
+    /// The per-party metrics of one snapshot, asOf and window, computed once: repeated
+    /// `bottlenecks` questions on an unchanged snapshot (a dashboard refreshing) cost nothing.
     private struct MetricsKey: Hashable {
         var version: Int
         var asOf: Timestamp
         var days: Double
     }
 
-    private let metricsCache = NIOLockedValueBox<(key: MetricsKey?, parties: [String: PartyMetrics?])>((nil, [:]))
+    private let metricsCache = NIOLockedValueBox<(key: MetricsKey?, metrics: [PartyMetrics])>((nil, []))
 
-    public func partyMetrics(_ parties: [String], snapshot: Snapshot, window: AnalysisWindow) -> [PartyMetrics] {
+    public func metrics(of snapshot: Snapshot, window: AnalysisWindow) -> [PartyMetrics] {
         let key = MetricsKey(version: snapshot.version, asOf: window.asOf, days: window.days)
-        var result: [PartyMetrics] = []
-        var missing: [String] = []
-        metricsCache.withLockedValue { cache in
-            if cache.key != key || cache.parties.count > 100_000 { cache = (key, [:]) }
-            for party in parties {
-                if let known = cache.parties[party] {
-                    if let known { result.append(known) }
-                } else {
-                    missing.append(party)
-                }
-            }
-        }
-        guard !missing.isEmpty else { return result }
-        let computed = PartyMetrics.compute(snapshot.model, window: window, parties: missing)
-        let byParty = Dictionary(uniqueKeysWithValues: computed.map { ($0.party, $0) })
-        metricsCache.withLockedValue { cache in
-            guard cache.key == key else { return }
-            for party in missing { cache.parties[party] = byParty[party] }
-        }
-        return result + computed
+        if let cached = metricsCache.withLockedValue({ $0.key == key ? $0.metrics : nil }) { return cached }
+        let computed = PartyMetrics.compute(snapshot.model, window: window)
+        metricsCache.withLockedValue { $0 = (key, computed) }
+        return computed
     }
 
     /// Returns once everything queued on the writer has finished.

@@ -135,7 +135,6 @@ public final class MethodTable: Sendable {
         let snapshot = state.snapshot
         let model = snapshot.model
         let hooks = self.hooks
-        let state = self.state
         let work: @Sendable () throws(JSONRPC.Failure) -> JSONValue
         switch method {
         case "parties":
@@ -149,12 +148,12 @@ public final class MethodTable: Sendable {
         case "bottlenecks":
             let top = try params.number("top").map { Int($0) }
             let domain = try params.string("domain")
-            work = { Answers.bottlenecks(model, window: window, top: top, domain: domain) }
+            let state = self.state
+            work = { Answers.bottlenecks(state.metrics(of: snapshot, window: window), window: window, top: top, domain: domain) }
         case "case.get":
             let id = try params.requiredString("id")
             work = { () throws(JSONRPC.Failure) in
-                let metrics: Answers.MetricsLookup = { parties in state.partyMetrics(parties, snapshot: snapshot, window: window) }
-                guard let answer = Answers.caseView(model, id: id, window: window, metrics: metrics) else { throw JSONRPC.Failure(.notFound, "unknown case \(id)") }
+                guard let answer = Answers.caseView(model, id: id, window: window) else { throw JSONRPC.Failure(.notFound, "unknown case \(id)") }
                 return answer
             }
         case "regisseurs":

@@ -45,6 +45,32 @@ import Testing
         #expect(wmo.waitP50Days == 10)
     }
 
+    @Test func timelinesGiveTheSameExpectedWaits() {
+        var generator = SplitMix64(seed: 9)
+        for asOf in [0.0, 30, 84, 150, 400] {
+            let window = AnalysisWindow(asOf: Fixture.at(asOf))
+            let model = Self.model()
+            for metrics in PartyMetrics.compute(model, window: window) {
+                #expect(model.timelines[metrics.party]?.expectedWaitDays(window) == metrics.expectedWaitDays)
+                #expect(model.timelines[metrics.party]?.backlog(asOf: window.asOf) == metrics.backlog)
+            }
+        }
+        // A start that arrives after the referral's (later) rejection moves it out of "ended unstarted".
+        var events = [
+            Fixture.referral("x1", from: "km", to: "ggz", day: 1), Fixture.step(.rejected, "x1", day: 20),
+            Fixture.step(.started, "x1", day: 10), Fixture.referral("x2", from: "km", to: "ggz", day: 2),
+        ]
+        for _ in 0..<5 {
+            var model = ChainModel()
+            for event in events { _ = model.apply(event) }
+            let window = AnalysisWindow(asOf: Fixture.at(30))
+            let metrics = PartyMetrics.compute(model, window: window)
+            #expect(model.timelines["ggz"]?.expectedWaitDays(window) == metrics.first?.expectedWaitDays)
+            #expect(model.timelines["ggz"]?.backlog(asOf: window.asOf) == 1)
+            events.shuffle(using: &generator)
+        }
+    }
+
     @Test func emptyWindowListsOnlyOpenReferrals() {
         let metrics = PartyMetrics.compute(Self.model(), window: AnalysisWindow(asOf: Fixture.at(400), days: 7))
         // Nothing was created in (393, 400]; only still-open referrals keep their parties listed.

@@ -8,7 +8,12 @@ public enum Answers {
 
     /// `bottlenecks` (`top`, `domain`): listed parties in bottleneck order.
     public static func bottlenecks(_ model: ChainModel, window: AnalysisWindow, top: Int? = nil, domain: String? = nil) -> JSONValue {
-        var metrics = PartyMetrics.compute(model, window: window)
+        bottlenecks(PartyMetrics.compute(model, window: window), window: window, top: top, domain: domain)
+    }
+
+    /// The same from metrics already computed for this window.
+    public static func bottlenecks(_ metrics: [PartyMetrics], window: AnalysisWindow, top: Int? = nil, domain: String? = nil) -> JSONValue {
+        var metrics = metrics
         if let domain { metrics = metrics.filter { $0.domain == domain } }
         let listed = metrics.count
         if let top { metrics = Array(metrics.prefix(max(0, top))) }
@@ -45,16 +50,12 @@ public enum Answers {
 
     /// `case.get`: the case's referrals in time order, its parties, the regisseur with its
     /// explanation, and the projection of its open referrals.
-    /// Per-party metrics for a set of parties; a daemon passes a cached lookup.
-    public typealias MetricsLookup = ([String]) -> [PartyMetrics]
-
-    public static func caseView(_ model: ChainModel, id: String, window: AnalysisWindow, metrics lookup: MetricsLookup? = nil) -> JSONValue? {
+    public static func caseView(_ model: ChainModel, id: String, window: AnalysisWindow) -> JSONValue? {
         guard let record = model.cases[id] else { return nil }
         let asOf = window.asOf
         let referrals = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= asOf }
-        // Only the waits of this case's parties matter for its projection.
-        let parties = Array(Set(referrals.map(\.to)))
-        let metrics = lookup?(parties) ?? PartyMetrics.compute(model, window: window, parties: parties)
+        // Only the expected waits of this case's parties matter for its projection.
+        let waits = CaseProjection.waits(of: Set(referrals.map(\.to)), in: model, window: window)
         var partyIDs = Set<String>()
         let referralAnswers: [JSONValue] = referrals.map { referral in
             partyIDs.insert(referral.from)
@@ -76,7 +77,7 @@ public enum Answers {
         }
         let assessment = record.assessments.last { $0.time <= asOf }
         let decision = RegieDecision.decide(caseID: id, in: model, asOf: asOf)
-        let projection = CaseProjection.project(caseID: id, in: model, asOf: asOf, waits: CaseProjection.waits(from: metrics))
+        let projection = CaseProjection.project(caseID: id, in: model, asOf: asOf, waits: waits)
         var answer = frame(window)
         answer["case"] = .string(id)
         answer["referrals"] = .array(referralAnswers)

@@ -40,6 +40,16 @@ public struct CaseProjection: Sendable, Equatable {
         return waits
     }
 
+    /// Expected waits of the given parties read from their timelines (no scan of their referrals).
+    public static func waits(of parties: some Sequence<String>, in model: ChainModel, window: AnalysisWindow) -> Waits {
+        var waits: Waits = [:]
+        for party in parties {
+            let wait = model.timelines[party]?.expectedWaitDays(window) ?? 0
+            waits[party] = wait.isFinite ? wait : infiniteWaitStandInDays
+        }
+        return waits
+    }
+
     public static func project(caseID: String, in model: ChainModel, asOf: Timestamp, waits: Waits) -> CaseProjection? {
         guard let record = model.cases[caseID] else { return nil }
         let referrals = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= asOf }
