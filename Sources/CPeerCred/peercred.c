@@ -38,3 +38,10 @@ long ketenzicht_gid_named(const char *name) {
     if (getgrnam_r(name, &entry, buffer, sizeof(buffer), &result) != 0 || result == NULL) return -1;
     return (long)entry.gr_gid;
 }
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+int ketenzicht_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}

@@ -76,6 +76,9 @@ public struct ChainModel: Sendable {
         public var assessments: [(time: Timestamp, event: EventIdentity, scores: [(lifeDomain: String, score: Int)])] = []
         /// Manual regie assignments in time order.
         public var regieAssignments: [(time: Timestamp, event: EventIdentity, party: String)] = []
+        /// Counts the changes applied to this case (its referrals included), so that a reader can
+        /// keep per-case results until the case changes.
+        public internal(set) var revision = 0
 
         mutating func insertReferral(_ id: String, isBefore: (String) -> Bool) {
             if let last = referrals.last, !isBefore(last) {
@@ -182,6 +185,7 @@ public struct ChainModel: Sendable {
             var record = cases[assessment.caseID] ?? Case(id: assessment.caseID)
             let index = record.assessments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
             record.assessments.insert((event.time, event.identity, assessment.scores), at: index)
+            record.revision += 1
             cases[assessment.caseID] = record
         case .referralCreated(let creation):
             switch create(creation, event: event) {
@@ -209,6 +213,7 @@ public struct ChainModel: Sendable {
             var record = cases[assignment.caseID] ?? Case(id: assignment.caseID)
             let index = record.regieAssignments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
             record.regieAssignments.insert((event.time, event.identity, assignment.party), at: index)
+            record.revision += 1
             cases[assignment.caseID] = record
             result.disposition = .applied(warnings: warnings)
         }
@@ -303,6 +308,7 @@ public struct ChainModel: Sendable {
             let other = referrals[id]!
             return (other.created, other.id) <= key
         }
+        cases[creation.caseID]!.revision += 1
         return .success(warnings)
     }
 
@@ -390,6 +396,7 @@ public struct ChainModel: Sendable {
             }
         }
         referrals[change.referral] = referral
+        cases[referral.caseID]?.revision += 1
         return .applied
     }
 

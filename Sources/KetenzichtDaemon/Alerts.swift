@@ -30,7 +30,7 @@ public enum AlertRules {
     /// Ping-pong returns younger than this count as "new".
     public static let newPingPongDays: Double = 14
 
-    public static func evaluate(_ model: ChainModel, window: AnalysisWindow) -> [Alert] {
+    public static func evaluate(_ model: ChainModel, window: AnalysisWindow, regie: [RegieDecision]? = nil) -> [Alert] {
         let now = window.asOf
         var alerts: [Alert] = []
         for metrics in PartyMetrics.compute(model, window: window) where metrics.bottleneckScore > 1 {
@@ -48,7 +48,7 @@ public enum AlertRules {
                 severity: "warning",
                 summary: "referral \(referral.id) to \(referral.to) open \(Int(age)) days, norm \(Int(norm))", startsAt: now))
         }
-        for decision in RegieDecision.decideAll(model, asOf: now) {
+        for decision in regie ?? RegieDecision.decideAll(model, asOf: now) {
             if decision.noRegisseur {
                 alerts.append(Alert(
                     labels: ["alertname": "NoRegisseur", "case": decision.caseID, "domain": decision.involved.map(\.domain).sorted().joined(separator: "+")],
@@ -76,6 +76,32 @@ public enum AlertRules {
                 summary: "case \(dropped.caseID): referral \(dropped.referral) \(dropped.step.rawValue) at \(dropped.endedAt) and no new referral within 14 days", startsAt: now))
         }
         return alerts
+    }
+}
+
+/// Regie decisions kept per case until the case changes: the alert rules ask for every case on
+/// every evaluation, and on a large municipality almost none changed since the last one. (A
+/// decision as of "now" only changes with time when a case has events timed in the future.)
+public final class RegieCache: @unchecked Sendable {
+    private var entries: [String: (revision: Int, decision: RegieDecision?)] = [:]
+    private let lock = NSLock()
+
+    public init() {}
+
+    public func decisions(_ model: ChainModel, asOf: Timestamp) -> [RegieDecision] {
+        lock.lock()
+        defer { lock.unlock() }
+        var result: [RegieDecision] = []
+        for (id, record) in model.cases {
+            if let cached = entries[id], cached.revision == record.revision {
+                if let decision = cached.decision { result.append(decision) }
+                continue
+            }
+            let decision = RegieDecision.decide(caseID: id, in: model, asOf: asOf).flatMap { $0.involved.isEmpty ? nil : $0 }
+            entries[id] = (record.revision, decision)
+            if let decision { result.append(decision) }
+        }
+        return result.sorted { $0.caseID < $1.caseID }
     }
 }
 

@@ -1,3 +1,4 @@
+import CPeerCred
 import Foundation
 public import KetenzichtConfig
 import KetenzichtCore
@@ -162,10 +163,25 @@ public final class Daemon: Service, Sendable {
         }
     }
 
+    private static let regieCache = RegieCache()
+    /// Alert evaluation reads the whole model: it runs on its own low-priority thread, away from
+    /// the cooperative pool that answers requests.
+    private static let alertQueue = DispatchQueue(label: "ketenzicht.alerts", qos: .utility)
+
     static func evaluateAlerts(state: DaemonState, engine: AlertEngine) {
-        let now = wallClock()
-        let current = AlertRules.evaluate(state.snapshot.model, window: AnalysisWindow(asOf: now, days: state.configuration.windowDays))
-        engine.update(with: current, at: now)
+        alertQueue.async {
+            lowerThreadPriority()
+            let now = wallClock()
+            let model = state.snapshot.model
+            let current = AlertRules.evaluate(
+                model, window: AnalysisWindow(asOf: now, days: state.configuration.windowDays),
+                regie: regieCache.decisions(model, asOf: now))
+            engine.update(with: current, at: now)
+        }
+    }
+
+    private static func lowerThreadPriority() {
+        _ = ketenzicht_set_thread_nice(10)
     }
 
     /// Runs `work` at every match of the (reloadable) schedule until cancelled.

@@ -205,8 +205,14 @@ public final class MethodTable: Sendable {
         default:
             throw JSONRPC.Failure(.methodNotFound, "unknown method \(method)")
         }
+        // Requests already run in a task, never on an event loop. Work that reads only one case or
+        // party (binary searches on the timelines) is done right there; whole-model work goes to a
+        // global queue so that it does not hold one of the few cooperative threads for long.
+        if Self.lightMethods.contains(method) { return try work() }
         return try await Self.offLoop(work)
     }
+
+    static let lightMethods: Set<String> = ["case.get", "parties"]
 
     static func offLoop(_ work: @escaping @Sendable () throws(JSONRPC.Failure) -> JSONValue) async throws(JSONRPC.Failure) -> JSONValue {
         let result: Result<JSONValue, JSONRPC.Failure> = await withCheckedContinuation { continuation in

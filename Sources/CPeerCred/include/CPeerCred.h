@@ -19,4 +19,8 @@ int ketenzicht_user_in_group(uid_t uid, gid_t gid);
 /// The uid of a user name, or the gid of a group name; -1 when unknown.
 long ketenzicht_uid_named(const char *name);
 long ketenzicht_gid_named(const char *name);
+
+
+/// Sets the nice value of the calling thread only (Linux schedules threads as tasks). 0 on success.
+int ketenzicht_set_thread_nice(int nice);
 #endif
