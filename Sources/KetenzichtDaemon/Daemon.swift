@@ -101,7 +101,7 @@ public final class Daemon: Service, Sendable {
                         try? await Task.sleep(for: .milliseconds(Int(max(0.2, quiet) * 1000)))
                         if Task.isCancelled { return }
                         Self.evaluateAlerts(state: state, engine: alerts)
-                        graphs.writeNetworkViews(window: AnalysisWindow(asOf: wallClock(), days: state.configuration.windowDays))
+                        Self.inBackground { graphs.writeNetworkViews(window: AnalysisWindow(asOf: wallClock(), days: state.configuration.windowDays)) }
                     }
                 }
                 tasks.addTask {
@@ -109,7 +109,7 @@ public final class Daemon: Service, Sendable {
                 }
                 tasks.addTask {
                     await Self.onSchedule({ schedules.withLockedValue { $0.graphs } }) {
-                        graphs.writeNetworkViews(window: AnalysisWindow(asOf: wallClock(), days: state.configuration.windowDays))
+                        Self.inBackground { graphs.writeNetworkViews(window: AnalysisWindow(asOf: wallClock(), days: state.configuration.windowDays)) }
                     }
                 }
                 if let inbox = configuration.inboxDirectory {
@@ -167,6 +167,14 @@ public final class Daemon: Service, Sendable {
     /// Alert evaluation reads the whole model: it runs on its own low-priority thread, away from
     /// the cooperative pool that answers requests.
     private static let alertQueue = DispatchQueue(label: "ketenzicht.alerts", qos: .utility)
+
+    /// Whole-model background work (alerts, dot files) runs here, one job at a time.
+    static func inBackground(_ work: @escaping @Sendable () -> Void) {
+        alertQueue.async {
+            lowerThreadPriority()
+            work()
+        }
+    }
 
     static func evaluateAlerts(state: DaemonState, engine: AlertEngine) {
         alertQueue.async {

@@ -200,8 +200,14 @@ public struct DotWriter: Sendable {
         defer { try? errorHandle.close() }
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-Tsvg", "-o", temporary, dotFile]
+        // Layout can take a core for seconds on a large view: at low priority it never slows answers.
+        if let nice = findExecutable("nice") {
+            process.executableURL = URL(fileURLWithPath: nice)
+            process.arguments = ["-n", "10", executable, "-Tsvg", "-o", temporary, dotFile]
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["-Tsvg", "-o", temporary, dotFile]
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errorHandle
