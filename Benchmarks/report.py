@@ -85,12 +85,26 @@ def verdict(actual, target):
     return f"**missed** by {(1 - actual / target) * 100:.0f}% (needs {target / actual:.2f}× more)"
 
 
+def disturbed(entry):
+    return entry.get("compilers", 0) > 0 or entry.get("busy_pct", 0) > 25
+
+
 def loads(runs, *labels):
+    entries = [entry for label in labels for entry in runs.get(label, [])]
+    bad = [f"{entry['label']} #{entry['run']}" for entry in entries if disturbed(entry)]
+    warning = ""
+    if bad:
+        warning = (f"⚠ **{len(bad)} of {len(entries)} runs started while the machine was busy with other work** "
+                   f"(compilers running or more than 25% of the cores busy: {', '.join(bad)}); "
+                   "treat this table as pessimistic. ")
     parts = []
     for label in labels:
         for entry in runs.get(label, []):
-            parts.append(f"{label} #{entry['run']}: {entry['load'].split()[0]} ({entry.get('compilers', 0)} compilers)")
-    return "; ".join(parts)
+            waited = entry.get("waited_s", 0)
+            note = f", after waiting {waited} s for them" if waited else ""
+            busy = f"{entry['busy_pct']}% busy, " if "busy_pct" in entry else ""
+            parts.append(f"{label} #{entry['run']}: {entry['load'].split()[0]} ({busy}{entry.get('compilers', 0)} compilers{note})")
+    return warning + "Load: " + "; ".join(parts)
 
 
 def commands(runs, *labels):
@@ -127,12 +141,28 @@ def main(results_path, output_path, elapsed):
     for key, title in [("nproc", "cores (nproc)"), ("cpu", "CPU"), ("memory", "memory"), ("os", "OS"), ("kernel", "kernel"),
                        ("swift", "Swift"), ("xmllint", "xmllint"), ("python", "Python (peers)"), ("date", "date")]:
         w(f"| {title} | {host[key]} |")
+    w(f"| code measured | {os.environ.get('KZ_BENCH_SOURCE_NOTE', 'unknown')} |")
     w(f"| run.sh wall time | {int(elapsed) // 60} min {int(elapsed) % 60} s |")
     w("")
     w(f"**Load.** This machine has {host['nproc']} cores and is shared: another engineer may be building at the same time.")
     w("The 1-minute load average and the number of compiler processes (`swift-frontend`, `clang`, `ld`, …) running")
     w("just before each run are recorded next to every table; numbers taken under a load near or above the core count")
     w("are pessimistic for both sides, and more so for the multi-threaded ones (betweenness uses every core).")
+    w("Before each measurement run.sh samples the share of all cores busy during one second (\"busy\") and waits")
+    w("(up to `KZ_BENCH_QUIET_WAIT`, default 60 s, and 300 s in all) while compilers run or more than 25% is busy.")
+    all_entries = [entry for entries in runs.values() for entry in entries]
+    if all_entries:
+        one_minute = [float(entry["load"].split()[0]) for entry in all_entries]
+        compilers = [entry.get("compilers", 0) for entry in all_entries]
+        busy = [entry["busy_pct"] for entry in all_entries if "busy_pct" in entry]
+        w(f"In this run the 1-minute load average before a measurement ranged from {min(one_minute):.2f} to {max(one_minute):.2f}")
+        if busy:
+            w(f"Cores busy in the second before a measurement (others, before ours started): {min(busy)}–{max(busy)}%.")
+        if max(compilers) == 0:
+            w(f"on {host['nproc']} cores, and no compiler process was running at those moments (the load is then mostly the")
+            w("decaying average of run.sh's own build step, which runs first).")
+        else:
+            w(f"on {host['nproc']} cores, and up to {max(compilers)} compiler processes were running at those moments (someone else building).")
     w("")
 
     # XML
@@ -154,7 +184,7 @@ def main(results_path, output_path, elapsed):
     w(f"| peak RSS | {fmt(median(runs, 'decode-xml', 'peak_rss_kib') / 1024)} MiB | {fmt(median(runs, 'xmllint', 'peak_rss_kib') / 1024)} MiB | | | |")
     w("")
     w(f"Per run, seconds: ours {per_run(runs, 'decode-xml', 'seconds')}; peer {per_run(runs, 'xmllint', 'seconds')}. Failures: {first(runs, 'decode-xml', 'failures')}.")
-    w(f"Load: {loads(runs, 'xmllint', 'decode-xml')}.")
+    w(f"{loads(runs, 'xmllint', 'decode-xml')}.")
     w("")
     w(commands(runs, "xmllint", "decode-xml"))
     w("")
@@ -179,7 +209,7 @@ def main(results_path, output_path, elapsed):
     w("")
     w(f"Per run, seconds: ours {per_run(runs, 'decode-json', 'seconds')}; baseline {per_run(runs, 'jsondecoder', 'seconds')}. "
       f"Failures: ours {first(runs, 'decode-json', 'failures')}, baseline {first(runs, 'jsondecoder', 'failures')}.")
-    w(f"Load: {loads(runs, 'jsondecoder', 'decode-json')}.")
+    w(f"{loads(runs, 'jsondecoder', 'decode-json')}.")
     w("")
     w(commands(runs, "jsondecoder", "decode-json"))
     w("")
@@ -203,7 +233,7 @@ def main(results_path, output_path, elapsed):
     w("")
     w(f"Accepted {first(runs, 'ledger', 'accepted')}, pending {first(runs, 'ledger', 'pending')}, duplicates {first(runs, 'ledger', 'duplicates')}, "
       f"rejected {first(runs, 'ledger', 'rejected')}. Per run, seconds: {per_run(runs, 'ledger', 'seconds')}.")
-    w(f"Load: {loads(runs, 'ledger')}.")
+    w(f"{loads(runs, 'ledger')}.")
     w("")
     w(commands(runs, "ledger"))
     w("")
@@ -224,7 +254,7 @@ def main(results_path, output_path, elapsed):
     w("")
     w(f"Model after rebuild: {first(runs, 'rebuild', 'events')} events, {first(runs, 'rebuild', 'referrals')} referrals, "
       f"{first(runs, 'rebuild', 'parties')} parties, {first(runs, 'rebuild', 'replay_issues')} replay issues. Per run, seconds: {per_run(runs, 'rebuild', 'seconds')}.")
-    w(f"Load: {loads(runs, 'rebuild')}.")
+    w(f"{loads(runs, 'rebuild')}.")
     w("")
     w(commands(runs, "rebuild"))
     w("")
@@ -243,7 +273,7 @@ def main(results_path, output_path, elapsed):
     w(f"| **total** | **{fmt(median(runs, 'recompute', 'seconds'))}** |")
     w("")
     w(f"Top bottleneck: `{first(runs, 'recompute', 'top_bottleneck')}`. Per run, total seconds: {per_run(runs, 'recompute', 'seconds')}.")
-    w(f"Load: {loads(runs, 'recompute')}.")
+    w(f"{loads(runs, 'recompute')}.")
     w("")
     w(commands(runs, "recompute"))
     w("")
@@ -257,7 +287,9 @@ def main(results_path, output_path, elapsed):
     w(f"A random directed graph, {first(runs, 'betweenness', 'nodes')} nodes and {first(runs, 'betweenness', 'edges')} distinct edges (seed 7, SplitMix64), written")
     w("as an edge list that both sides read. Only the computation is timed: `Betweenness.compute(nodeCount:edges:)`")
     w(f"(Brandes, sources split over {first(runs, 'betweenness', 'workers')} workers = all cores) against igraph's")
-    w(f"`Graph.betweenness(directed=True)` (igraph {first(runs, 'igraph', 'igraph_version')}, single-threaded C).")
+    w(f"`Graph.betweenness(directed=True)` (igraph {first(runs, 'igraph', 'igraph_version')}, single-threaded C). The speed-up")
+    w("therefore leans on the second core: when another process takes one core, ours loses up to half its speed")
+    w("while igraph loses little, which is why this comparison is the most sensitive to a busy machine.")
     w("")
     w("| | ours (`kz-bench betweenness`) | peer (python-igraph) | speed-up peer/ours | target | result |")
     w("|---|---|---|---|---|---|")
@@ -271,7 +303,7 @@ def main(results_path, output_path, elapsed):
         w(f"networkx {r.get('networkx_version')} `betweenness_centrality` on the same graph, once, as a cross-check: {fmt(r['seconds'])} s, "
           f"largest relative difference {fmt(r.get('max_rel_diff_vs_ours'))}.")
     w(f"Per run, seconds: ours {per_run(runs, 'betweenness', 'seconds')}; igraph {per_run(runs, 'igraph', 'seconds')}.")
-    w(f"Load: {loads(runs, 'betweenness', 'igraph')}.")
+    w(f"{loads(runs, 'betweenness', 'igraph')}.")
     w("")
     w(commands(runs, "betweenness", "igraph", "networkx"))
     w("")
@@ -283,9 +315,12 @@ def main(results_path, output_path, elapsed):
     w("```")
     w("")
     w("The inputs come from `python3 scripts/generate_municipality.py --seed 7 --referrals 108000 --end 2026-11-01")
-    w("--out /tmp/kz-bench-data/input --no-readme --quiet`; `kz-bench` is built with `swift build -c release")
-    w("--package-path Benchmarks --scratch-path Benchmarks/.build --product kz-bench`; the peers' virtualenv is")
-    w("`python3 -m venv /tmp/kz-bench-venv && /tmp/kz-bench-venv/bin/pip install python-igraph networkx`. The raw JSON")
+    w("--out /tmp/kz-bench-data/input --no-readme --quiet`. `kz-bench` is built with")
+    w(f"`{os.environ.get('KZ_BENCH_BUILD_CMD', 'swift build -c release --package-path Benchmarks --scratch-path Benchmarks/.build --product kz-bench')}`:")
+    w("by default run.sh builds it against a `git archive` snapshot of HEAD in `/tmp/kz-bench-data/src` (so that")
+    w("someone's half-finished edit in the working tree cannot break or skew the run); `KZ_BENCH_SOURCE=worktree")
+    w("Benchmarks/run.sh` measures the working tree instead. The peers' virtualenv is `python3 -m venv /tmp/kz-bench-venv")
+    w("&& /tmp/kz-bench-venv/bin/pip install python-igraph networkx`. The raw JSON")
     w(f"lines of this report are in `{results_path}`.")
     w("")
     with open(output_path, "w") as handle:

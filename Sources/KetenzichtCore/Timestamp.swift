@@ -24,6 +24,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         Double(millisecondsSinceEpoch - earlier.millisecondsSinceEpoch) / Double(Self.millisecondsPerDay)
     }
 
+    /// The calendar date in UTC.
+    public var utcDate: (year: Int64, month: Int64, day: Int64) {
+        let ms = millisecondsSinceEpoch
+        let dayNumber = ms >= 0 ? ms / Self.millisecondsPerDay : -((-ms + Self.millisecondsPerDay - 1) / Self.millisecondsPerDay)
+        return CivilDate.fromDays(dayNumber)
+    }
+
     /// RFC 3339 in UTC with milliseconds, the canonical form stored and answered.
     public var description: String { rfc3339 }
 

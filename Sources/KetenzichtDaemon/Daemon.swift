@@ -100,12 +100,12 @@ public final class Daemon: Service, Sendable {
                         let quiet = state.configuration.graphs.debounceSeconds
                         try? await Task.sleep(for: .milliseconds(Int(max(0.2, quiet) * 1000)))
                         if Task.isCancelled { return }
-                        Self.evaluateAlerts(state: state, engine: alerts)
+                        Self.evaluateAlerts(state: state, engine: alerts, logger: logger)
                         Self.inBackground { graphs.writeNetworkViews(window: AnalysisWindow(asOf: wallClock(), days: state.configuration.windowDays)) }
                     }
                 }
                 tasks.addTask {
-                    await Self.onSchedule({ schedules.withLockedValue { $0.alerts } }) { Self.evaluateAlerts(state: state, engine: alerts) }
+                    await Self.onSchedule({ schedules.withLockedValue { $0.alerts } }) { Self.evaluateAlerts(state: state, engine: alerts, logger: logger) }
                 }
                 tasks.addTask {
                     await Self.onSchedule({ schedules.withLockedValue { $0.graphs } }) {
@@ -120,7 +120,7 @@ public final class Daemon: Service, Sendable {
                         logger.error("inbox not watched", metadata: ["directory": "\(inbox)", "error": "\(error)"])
                     }
                 }
-                Self.evaluateAlerts(state: state, engine: alerts)
+                Self.evaluateAlerts(state: state, engine: alerts, logger: logger)
                 for await _ in shutdownRequests { break }
                 tasks.cancelAll()
             }
@@ -176,15 +176,19 @@ public final class Daemon: Service, Sendable {
         }
     }
 
-    static func evaluateAlerts(state: DaemonState, engine: AlertEngine) {
+    static func evaluateAlerts(state: DaemonState, engine: AlertEngine, logger: Logger) {
         alertQueue.async {
             lowerThreadPriority()
             let now = wallClock()
             let model = state.snapshot.model
+            let started = ContinuousClock.now
             let current = AlertRules.evaluate(
                 model, window: AnalysisWindow(asOf: now, days: state.configuration.windowDays),
                 regie: regieCache.decisions(model, asOf: now))
-            engine.update(with: current, at: now)
+            let transitions = engine.update(with: current, at: now)
+            logger.info("alerts evaluated", metadata: [
+                "firing": "\(current.count)", "changed": "\(transitions.count)", "duration": "\(ContinuousClock.now - started)",
+            ])
         }
     }
 

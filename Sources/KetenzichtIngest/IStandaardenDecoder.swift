@@ -1141,14 +1141,5 @@ func amsterdamMidnight(year: Int64, month: Int64, day: Int64) throws(TimestampEr
 /// The Amsterdam calendar date of a midnight made by `amsterdamMidnight`.
 func civil(_ time: Timestamp) -> (year: Int64, month: Int64, day: Int64) {
     // Two hours on lands inside the same local day whatever the offset.
-    let days = (time.millisecondsSinceEpoch + 2 * 3_600_000) / Timestamp.millisecondsPerDay
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    Timestamp(millisecondsSinceEpoch: time.millisecondsSinceEpoch + 2 * 3_600_000).utcDate
 }
