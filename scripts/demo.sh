@@ -35,7 +35,7 @@ echo "== 5. a coordinator: where is it stuck? (as of $asof)"
 "$bin" bottlenecks --socket "$demo/ketenzicht.sock" --as-of "$asof" --top 8
 echo
 echo "== 6. what if the GGZ bottleneck got 4 intakes a week?"
-"$bin" whatif ggz-beukenkamp --capacity-per-week 4 --socket "$demo/ketenzicht.sock" --as-of "$asof" | head -12
+"$bin" whatif ggz-beukenkamp --capacity-per-week 4 --socket "$demo/ketenzicht.sock" --as-of "$asof"
 echo
 echo "== 7. an MDT: one case, its regisseur and projected starts"
 "$bin" case c-000661 --socket "$demo/ketenzicht.sock" --as-of "$asof"
