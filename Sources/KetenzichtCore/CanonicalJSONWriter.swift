@@ -66,6 +66,13 @@ public struct CanonicalJSONWriter: Sendable {
     }
 
     public static func appendString(_ string: String, to output: inout String) {
+        // Answers are mostly ids and numbers: without an escape there is nothing to allocate.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
+            output.append("\"")
+            output.append(string)
+            output.append("\"")
+            return
+        }
         var bytes: [UInt8] = []
         appendString(string, to: &bytes)
         output += String(decoding: bytes, as: UTF8.self)

@@ -22,6 +22,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     public var serialized: String {
         var output = ""
+        output.reserveCapacity(4096)
         write(to: &output)
         return output
     }
