@@ -157,3 +157,9 @@ KZ_BENCH_SOURCE_NOTE="$source_note" \
 KZ_BENCH_BUILD_CMD="swift build -c release --package-path $package --scratch-path $scratch --product kz-bench" \
     python3 "$here/report.py" "$results" "$root/docs/benchmarks.md" "$elapsed"
 echo "results: $results" >&2
+
+# 6. The sections measured by their own scripts (they replace their section of the report).
+if [ "${KZ_BENCH_EXTRA:-1}" = 1 ]; then
+    "$here/socket-latency.sh"
+    "$here/istandaarden.sh"
+fi
