@@ -21,34 +21,41 @@ public indirect enum JSONValue: Sendable, Equatable {
     public static func time(_ value: Timestamp?) -> JSONValue { value.map { .string($0.rfc3339) } ?? .null }
 
     public var serialized: String {
-        var output = ""
-        output.reserveCapacity(4096)
-        write(to: &output)
-        return output
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(4096)
+        write(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func write(to output: inout String) {
+        output += serialized
+    }
+
+    /// Serialises as UTF-8 bytes: answers are written once per request, and appending bytes is a copy.
+    public func write(to bytes: inout [UInt8]) {
         switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .number(let value): output += Self.format(value)
-        case .string(let value): CanonicalJSONWriter.appendString(value, to: &output)
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let value): bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        case .number(let value): bytes.append(contentsOf: Self.format(value).utf8)
+        case .string(let value): CanonicalJSONWriter.appendString(value, to: &bytes)
         case .array(let values):
-            output += "["
+            bytes.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
-                if index > 0 { output += "," }
-                value.write(to: &output)
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                value.write(to: &bytes)
             }
-            output += "]"
+            bytes.append(UInt8(ascii: "]"))
         case .object(let fields):
-            output += "{"
-            for (index, key) in fields.keys.sorted().enumerated() {
-                if index > 0 { output += "," }
-                CanonicalJSONWriter.appendString(key, to: &output)
-                output += ":"
-                fields[key]!.write(to: &output)
+            bytes.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                CanonicalJSONWriter.appendString(key, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                value.write(to: &bytes)
             }
-            output += "}"
+            bytes.append(UInt8(ascii: "}"))
         }
     }
 
