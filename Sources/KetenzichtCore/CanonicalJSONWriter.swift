@@ -65,19 +65,6 @@ public struct CanonicalJSONWriter: Sendable {
         return String(value)
     }
 
-    public static func appendString(_ string: String, to output: inout String) {
-        // Answers are mostly ids and numbers: without an escape there is nothing to allocate.
-        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
-            output.append("\"")
-            output.append(string)
-            output.append("\"")
-            return
-        }
-        var bytes: [UInt8] = []
-        appendString(string, to: &bytes)
-        output += String(decoding: bytes, as: UTF8.self)
-    }
-
     public static func appendString(_ string: String, to bytes: inout [UInt8]) {
         bytes.append(0x22)
         let utf8 = string.utf8

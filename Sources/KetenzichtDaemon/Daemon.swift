@@ -177,8 +177,7 @@ public final class Daemon: Service, Sendable {
     }
 
     static func evaluateAlerts(state: DaemonState, engine: AlertEngine, logger: Logger) {
-        alertQueue.async {
-            lowerThreadPriority()
+        inBackground {
             let now = wallClock()
             let model = state.snapshot.model
             let started = ContinuousClock.now
@@ -221,13 +220,7 @@ struct GraphOutput: Sendable {
     }
 
     func write(view: String, id: String?, model: ChainModel, window: AnalysisWindow) throws -> [String] {
-        let written: DotWriter.Written
-        switch view {
-        case "network": written = try writer.write(.network, model: model, window: window)
-        case "bottlenecks": written = try writer.write(.bottlenecks, model: model, window: window)
-        default: written = try writer.write(.case(id ?? ""), model: model, window: window)
-        }
-        return [written.dotPath] + (written.svgPath.map { [$0] } ?? [])
+        try writer.files(view: view, id: id, model: model, window: window)
     }
 
     func writeNetworkViews(window: AnalysisWindow) {

@@ -277,3 +277,17 @@ private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) 
     return Darwin.write(fd, buffer, count)
     #endif
 }
+
+extension DotWriter {
+    /// Writes the view named as on the socket (`network`, `bottlenecks`, `case` with `id`) and
+    /// returns the files written: the dot file, and its SVG when one was rendered.
+    public func files(view: String, id: String?, model: ChainModel, window: AnalysisWindow) throws(DotWriterError) -> [String] {
+        let written: Written
+        switch view {
+        case "network": written = try write(.network, model: model, window: window)
+        case "bottlenecks": written = try write(.bottlenecks, model: model, window: window)
+        default: written = try write(.case(id ?? ""), model: model, window: window)
+        }
+        return [written.dotPath] + (written.svgPath.map { [$0] } ?? [])
+    }
+}

@@ -366,16 +366,9 @@ struct DotCommand: ParsableCommand {
         if let id { params["id"] = .string(id) }
         let directory = try graphs ?? options.stateOptions.loadConfiguration().graphsDirectory
         let answer = try options.answer("dot.write", params) { model, window in
-            let writer = DotWriter(directory: directory)
-            let written: DotWriter.Written
-            switch view {
-            case "network": written = try writer.write(.network, model: model, window: window)
-            case "bottlenecks": written = try writer.write(.bottlenecks, model: model, window: window)
-            default:
-                guard model.cases[id!] != nil else { return nil }
-                written = try writer.write(.case(id!), model: model, window: window)
-            }
-            return .object(["files": .array(([written.dotPath] + (written.svgPath.map { [$0] } ?? [])).map { .string($0) })])
+            if view == "case", model.cases[id!] == nil { return nil }
+            let files = try DotWriter(directory: directory).files(view: view, id: id, model: model, window: window)
+            return .object(["files": .array(files.map { .string($0) })])
         }
         options.emit(answer) { answer in
             for file in answer["files"].arrayValue { print(file.text) }

@@ -111,13 +111,6 @@ struct IngestCommand: ParsableCommand {
 
 extension InputFormat: ExpressibleByArgument {}
 
-/// The wall clock, read only at the edge: the model and store take time as a parameter.
-func wallClock() -> Timestamp {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
-}
-
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }

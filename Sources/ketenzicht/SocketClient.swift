@@ -8,15 +8,8 @@ enum SocketClient {
         let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw RuntimeError("cannot create a socket: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw RuntimeError("socket path too long: \(path)") }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        guard let connected = UnixSocketAddress.with(path: path, { connect(descriptor, $0, $1) }) else {
+            throw RuntimeError("socket path too long: \(path)")
         }
         guard connected == 0 else {
             throw RuntimeError("cannot connect to \(path): \(String(cString: strerror(errno))) (is `ketenzicht serve` running? or give --state to read a state directory directly)")

@@ -8,9 +8,12 @@ import Testing
     }
 
     @Test func escapesStrings() {
-        var output = ""
-        CanonicalJSONWriter.appendString("a\"b\\c\nd\u{1}é😀", to: &output)
-        #expect(output == #""a\"b\\c\nd\u0001é😀""#)
+        var bytes: [UInt8] = []
+        CanonicalJSONWriter.appendString("a\"b\\c\nd\u{1}é😀", to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == #""a\"b\\c\nd\u0001é😀""#)
+        var plain: [UInt8] = []
+        CanonicalJSONWriter.appendString("r-77 é", to: &plain)
+        #expect(String(decoding: plain, as: UTF8.self) == #""r-77 é""#)
     }
 
     @Test func fingerprintsDifferWithContent() {

@@ -116,9 +116,9 @@ import Testing
 
         // Neither the store nor the answers hold the BSN, the name or the address.
         var answers = ""
-        Answers.caseView(ledger.model, id: caseID, window: window)?.write(to: &answers)
-        Answers.bottlenecks(ledger.model, window: window).write(to: &answers)
-        Answers.parties(ledger.model).write(to: &answers)
+        answers += Answers.caseView(ledger.model, id: caseID, window: window)?.serialized ?? ""
+        answers += Answers.bottlenecks(ledger.model, window: window).serialized
+        answers += Answers.parties(ledger.model).serialized
         let stored = try Self.allBytes(under: state)
         #expect(stored.count > 10_000)
         for detail in Self.personal {

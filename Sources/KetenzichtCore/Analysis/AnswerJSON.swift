@@ -27,10 +27,6 @@ public indirect enum JSONValue: Sendable, Equatable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    public func write(to output: inout String) {
-        output += serialized
-    }
-
     /// Serialises as UTF-8 bytes: answers are written once per request, and appending bytes is a copy.
     public func write(to bytes: inout [UInt8]) {
         switch self {
