@@ -122,6 +122,9 @@ public struct ChainModel: Sendable {
     /// The latest event time applied or held: the clock against which pending events expire.
     public private(set) var highWater: Timestamp?
     private var fingerprints: TreeDictionary<EventIdentity, UInt64> = [:]
+    /// One copy of each string that recurs across many events (sources, life domains, outcomes):
+    /// every decoded event brings its own copy, and those copies were a third of a referral's memory.
+    private var sharedStrings = Set<String>()
 
     public init(catalog: DomainCatalog = .standard, unknownParties: UnknownPartyPolicy = .register, pendingHorizonDays: Double = 30) {
         self.catalog = catalog
@@ -170,6 +173,8 @@ public struct ChainModel: Sendable {
     /// store passes the one it already computed.
     public mutating func apply(_ event: Event, fingerprint: UInt64? = nil) -> ApplyResult {
         let digest = fingerprint ?? event.fingerprint
+        var event = event
+        event.identity.source = shared(event.identity.source)
         if let known = fingerprints[event.identity] {
             if known == digest { return ApplyResult(disposition: .duplicate) }
             return ApplyResult(disposition: .refused(Refusal(field: "id", "conflict: event \(event.identity) was already ingested with different content")))
@@ -246,6 +251,15 @@ public struct ChainModel: Sendable {
         return expired.sorted { ($0.event.time, $0.event.identity) < ($1.event.time, $1.event.identity) }
     }
 
+    /// The kept copy of `text`. Strings of up to 15 UTF-8 bytes are stored inline and need no sharing;
+    /// the table is capped so that free text (reasons, outcomes) cannot grow it without bound.
+    private mutating func shared(_ text: String) -> String {
+        guard text.utf8.count > 15 else { return text }
+        if let index = sharedStrings.firstIndex(of: text) { return sharedStrings[index] }
+        if sharedStrings.count < 65_536 { sharedStrings.insert(text) }
+        return text
+    }
+
     private mutating func advanceHighWater(_ time: Timestamp) {
         if highWater.map({ time > $0 }) ?? true { highWater = time }
     }
@@ -296,9 +310,11 @@ public struct ChainModel: Sendable {
         var warnings: [Refusal] = []
         _ = ensureParty(creation.from, field: "data.from", at: event.time, warnings: &warnings)
         _ = ensureParty(creation.to, field: "data.to", at: event.time, warnings: &warnings)
+        // Party and case ids point at the copies the model already keeps under those keys.
         referrals[creation.referral] = Referral(
-            id: creation.referral, caseID: creation.caseID, from: creation.from, to: creation.to,
-            created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain,
+            id: creation.referral, caseID: cases[creation.caseID]?.id ?? creation.caseID,
+            from: parties[creation.from]?.id ?? creation.from, to: parties[creation.to]?.id ?? creation.to,
+            created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain.map { shared($0) },
             dependsOn: creation.dependsOn, createdBy: event.identity)
         referralsTo[creation.to, default: []].append(creation.referral)
         timelines[creation.to, default: PartyTimeline()].created.insertSorted(event.time.millisecondsSinceEpoch)
@@ -382,7 +398,7 @@ public struct ChainModel: Sendable {
             if time < started {
                 return .refused(Refusal(field: field, "completed at \(time) is before the referral started at \(started)"))
             }
-            referral.ended = (.completed, time, change.note)
+            referral.ended = (.completed, time, change.note.map { shared($0) })
         case .rejected, .withdrawn:
             if let started = referral.started, time < started {
                 return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral started at \(started)"))
@@ -390,7 +406,7 @@ public struct ChainModel: Sendable {
             if let accepted = referral.accepted, time < accepted {
                 return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral was accepted at \(accepted)"))
             }
-            referral.ended = (change.step, time, change.note)
+            referral.ended = (change.step, time, change.note.map { shared($0) })
             if referral.started == nil {
                 timelines[referral.to, default: PartyTimeline()].closedUnstarted.insertSorted(time.millisecondsSinceEpoch)
             }

@@ -14,6 +14,10 @@
 //                                      random directed graph, N nodes, M distinct edges; times
 //                                      Betweenness.compute(nodeCount:edges:); writes the edge list
 //                                      (and, if SCORES is given, the unnormalised scores)
+//   kz-bench model-memory REFERRALS [PARTIES]
+//                                      builds a model of REFERRALS synthetic referrals (~3.7 events
+//                                      each, the generator's shapes) straight through ChainModel.apply,
+//                                      without decoding or a store, and reports resident bytes per referral
 
 import Foundation
 import KetenzichtCore
@@ -41,6 +45,14 @@ func peakRSSKiB() -> Int {
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
         let digits = line.dropFirst("VmHWM:".count).filter(\.isNumber)
         return Int(digits) ?? -1
+    }
+    return -1
+}
+
+func currentRSSKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.dropFirst("VmRSS:".count).filter(\.isNumber)) ?? -1
     }
     return -1
 }
@@ -297,6 +309,74 @@ func betweenness(nodes: Int, edgeCount: Int, seed: UInt64, edgeFile: String, sco
     ])
 }
 
+// MARK: - Model memory
+
+/// Events shaped like scripts/generate_municipality.py's: sources per organisation, `e-N` ids per
+/// source, `r-`/`c-` ids, life domains and urgencies from small sets. Every string is built afresh,
+/// as a decoder would, so the model's own sharing (or lack of it) is what gets measured.
+func modelMemory(referrals: Int, parties partyCount: Int) {
+    let domains = ["participatie", "wmo", "jeugd", "ggz", "schuldhulp", "woningbouw", "uwv", "bewindvoering", "verslavingszorg", "overig"]
+    let lifeDomains = ["financien", "werk-opleiding", "tijdsbesteding", "huisvesting", "huiselijke-relaties", "geestelijke-gezondheid",
+                       "lichamelijke-gezondheid", "middelengebruik", "basale-adl", "sociaal-netwerk", "maatschappelijke-participatie", "justitie"]
+    let partyNames = (0..<partyCount).map { "\(domains[$0 % domains.count])-organisatie-\($0)" }
+    var generator = SplitMix64(state: 42)
+    var model = ChainModel()
+    var counters = [Int](repeating: 0, count: partyCount + 1)
+    func identity(_ sourceIndex: Int) -> EventIdentity {
+        counters[sourceIndex] += 1
+        let source = sourceIndex == partyCount ? "urn:nl:gemeente:0363:participatie" : "urn:nl:\(domains[sourceIndex % domains.count]):\(partyNames[sourceIndex])"
+        return EventIdentity(source: String(decoding: Array(source.utf8), as: UTF8.self), id: "e-\(counters[sourceIndex])")
+    }
+    func fresh(_ text: String) -> String { String(decoding: Array(text.utf8), as: UTF8.self) }
+    let start = try! Timestamp(rfc3339: "2020-01-01T00:00:00Z").millisecondsSinceEpoch
+    let day = Timestamp.millisecondsPerDay
+    let baseline = currentRSSKiB()
+    var events = 0
+    var refused = 0
+    let (_, elapsed) = timed {
+        for index in 0..<partyCount {
+            let event = Event(identity: identity(partyCount), time: Timestamp(millisecondsSinceEpoch: start + Int64(index)),
+                              body: .partyRegistered(PartyRegistration(party: fresh(partyNames[index]), name: fresh("Organisatie \(index)"), domain: domains[index % domains.count])))
+            if case .refused = model.apply(event).disposition { refused += 1 }
+            events += 1
+        }
+        let cases = max(1, referrals / 4)
+        for index in 0..<referrals {
+            let created = start + day + Int64(index) * (6 * day * 365 / Int64(max(referrals, 1))) + Int64(generator.below(Int(day)))
+            let from = generator.below(partyCount)
+            var to = generator.below(partyCount)
+            if to == from { to = (to + 1) % partyCount }
+            let referral = "r-\(String(index + 1))"
+            let creation = ReferralCreation(
+                referral: fresh(referral), caseID: fresh("c-\(generator.below(cases) + 1)"), from: fresh(partyNames[from]), to: fresh(partyNames[to]),
+                urgency: .regulier, lifeDomain: fresh(lifeDomains[generator.below(lifeDomains.count)]))
+            var time = created
+            var steps: [(ReferralStep, String?)] = []
+            let roll = generator.below(100)
+            if roll < 80 { steps = [(.accepted, nil), (.started, nil), (.completed, "afgerond")] }
+            else if roll < 90 { steps = [(.accepted, nil), (.started, nil)] }
+            else if roll < 95 { steps = [(.rejected, "geen-indicatie")] }
+            else { steps = [] }
+            if case .refused = model.apply(Event(identity: identity(from), time: Timestamp(millisecondsSinceEpoch: time), body: .referralCreated(creation))).disposition { refused += 1 }
+            events += 1
+            for (step, note) in steps {
+                time += Int64(1 + generator.below(40)) * day / 2
+                let change = ReferralStatusChange(referral: fresh(referral), step: step, note: note.map(fresh))
+                if case .refused = model.apply(Event(identity: identity(to), time: Timestamp(millisecondsSinceEpoch: time), body: .referralStatus(change))).disposition { refused += 1 }
+                events += 1
+            }
+        }
+    }
+    let resident = currentRSSKiB()
+    let perReferral = Double(resident - baseline) * 1024 / Double(max(referrals, 1))
+    report(command: "model-memory", input: "synthetic", seconds: elapsed, bytes: 0, events: events, extra: [
+        ("referrals", String(model.referrals.count)), ("parties", String(model.parties.count)), ("cases", String(model.cases.count)),
+        ("refused", String(refused)), ("baseline_rss_kib", String(baseline)), ("rss_kib", String(resident)),
+        ("bytes_per_referral", formatNumber(perReferral)),
+    ])
+    withExtendedLifetime(model) {}
+}
+
 // MARK: - Command line
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -312,6 +392,9 @@ case "decode-xml": decodeXML(argument(1, "FILE"))
 case "ledger": ledgerIngest(argument(1, "FILE"), keep: arguments.count > 2 ? arguments[2] : nil)
 case "rebuild": rebuild(argument(1, "DIR"))
 case "recompute": recompute(argument(1, "DIR"))
+case "model-memory":
+    guard let n = Int(argument(1, "REFERRALS")), n > 0 else { fail("model-memory REFERRALS [PARTIES]: REFERRALS is a positive integer") }
+    modelMemory(referrals: n, parties: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)
 case "betweenness":
     guard let n = Int(argument(1, "N")), let m = Int(argument(2, "M")), let seed = UInt64(argument(3, "SEED")) else {
         fail("betweenness N M SEED [EDGES [SCORES]]: N, M and SEED are integers")
