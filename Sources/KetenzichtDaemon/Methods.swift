@@ -237,6 +237,10 @@ public final class MethodTable: Sendable {
         case (nil, let path?):
             guard path.hasPrefix("/") else { throw JSONRPC.Failure(.invalidParams, "path must be absolute (the daemon's working directory is not yours)") }
             guard FileManager.default.isReadableFile(atPath: path) else { throw JSONRPC.Failure(.invalidParams, "path \(path) is not a readable file for the daemon") }
+            if let refusal = IngestPathPolicy.refusal(path: path, uid: caller.uid, gid: caller.gid, stateDirectory: state.configuration.stateDirectory) {
+                logger.warning("ingest path refused", metadata: ["uid": "\(caller.uid)", "path": "\(path)", "reason": "\(refusal)"])
+                throw JSONRPC.Failure(.permissionDenied, refusal)
+            }
             input = .file(path: path)
         default: throw JSONRPC.Failure(.invalidParams, "give exactly one of data (the events as text) and path (an absolute file path)")
         }
