@@ -14,6 +14,9 @@
 //                                      random directed graph, N nodes, M distinct edges; times
 //                                      Betweenness.compute(nodeCount:edges:); writes the edge list
 //                                      (and, if SCORES is given, the unnormalised scores)
+//   kz-bench analyse FILE              file to bottleneck table in one process, nothing stored:
+//                                      CloudEventsDecoder → ChainModel.apply → PartyMetrics at asOf
+//                                      2026-11-01 (the in-memory half of the end-to-end comparison)
 //   kz-bench model-memory REFERRALS [PARTIES]
 //                                      builds a model of REFERRALS synthetic referrals (~3.7 events
 //                                      each, the generator's shapes) straight through ChainModel.apply,
@@ -309,6 +312,27 @@ func betweenness(nodes: Int, edgeCount: Int, seed: UInt64, edgeFile: String, sco
     ])
 }
 
+// MARK: - File to table
+
+func analyse(_ path: String) {
+    let decoder = CloudEventsDecoder(assembler: EventAssembler(pseudonymizer: benchKey))
+    var model = ChainModel()
+    var events = 0
+    var refused = 0
+    let (metrics, elapsed) = timed {
+        decoder.decode(.file(path: path), progress: nil) { record in
+            guard let event = record.event else { refused += 1; return }
+            events += 1
+            if case .refused = model.apply(event).disposition { refused += 1 }
+        }
+        return PartyMetrics.compute(model, window: AnalysisWindow(asOf: asOf))
+    }
+    report(command: "analyse", input: path, seconds: elapsed, bytes: fileSize(path), events: events, extra: [
+        ("refused", String(refused)), ("referrals", String(model.referrals.count)),
+        ("top", "[" + metrics.prefix(3).map { jsonString($0.party) }.joined(separator: ",") + "]"),
+    ])
+}
+
 // MARK: - Model memory
 
 /// Events shaped like scripts/generate_municipality.py's: sources per organisation, `e-N` ids per
@@ -392,6 +416,7 @@ case "decode-xml": decodeXML(argument(1, "FILE"))
 case "ledger": ledgerIngest(argument(1, "FILE"), keep: arguments.count > 2 ? arguments[2] : nil)
 case "rebuild": rebuild(argument(1, "DIR"))
 case "recompute": recompute(argument(1, "DIR"))
+case "analyse": analyse(argument(1, "FILE"))
 case "model-memory":
     guard let n = Int(argument(1, "REFERRALS")), n > 0 else { fail("model-memory REFERRALS [PARTIES]: REFERRALS is a positive integer") }
     modelMemory(referrals: n, parties: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)

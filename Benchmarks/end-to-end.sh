@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Whole-process comparisons of issue 6 that need a large generated municipality (1,000 parties,
+# ~1,000,000 referral events): file to bottleneck table against a PM4Py notebook, the network dot
+# view rendered by Graphviz, and the model's resident memory at 1M and 10M referrals.
+# Writes the section "End to end, dot and memory" of docs/benchmarks.md (replacing an earlier one).
+#
+#   Benchmarks/end-to-end.sh     # ~10 minutes on a quiet 2-core machine after the builds
+#
+# Environment: KZ_BENCH_DATA (default /tmp/kz-bench-data), KZ_BENCH_VENV (default /tmp/kz-bench-venv,
+# pm4py is installed into it when missing), KZ_BENCH_RUNS (default 3; medians are reported),
+# KZ_BENCH_MEMORY (default "1000000 10000000": model sizes for the memory rows).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+data="${KZ_BENCH_DATA:-/tmp/kz-bench-data}/e2e"
+venv="${KZ_BENCH_VENV:-/tmp/kz-bench-venv}"
+runs="${KZ_BENCH_RUNS:-3}"
+sizes="${KZ_BENCH_MEMORY:-1000000 10000000}"
+[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+say() { printf '\n== %s\n' "$*" >&2; }
+mkdir -p "$data"
+
+# Inputs: fixed seed, cached by the generator's arguments and checksum.
+gen_args=(--seed 13 --parties 1000 --cases 80000 --referrals 290000 --end 2026-11-01 --format json)
+stamp="${gen_args[*]} $(sha256sum "$root/scripts/generate_municipality.py" | cut -c1-16)"
+if [ ! -s "$data/gen/municipality.ndjson" ] || [ "$(cat "$data/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    say "generating the municipality (${gen_args[*]})"
+    rm -rf "$data/gen" "$data/events.csv"
+    python3 "$root/scripts/generate_municipality.py" "${gen_args[@]}" --out "$data/gen" --no-readme --quiet
+    echo "$stamp" > "$data/.stamp"
+fi
+input="$data/gen/municipality.ndjson"
+if [ ! -s "$data/events.csv" ]; then
+    say "writing the same referral events as a CSV event log for PM4Py"
+    python3 "$here/peers.py" to-csv "$input" "$data/events.csv.tmp" > "$data/to-csv.json"
+    mv "$data/events.csv.tmp" "$data/events.csv"
+fi
+if ! "$venv/bin/python" -c 'import pm4py' 2>/dev/null; then
+    say "installing pm4py into $venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet pm4py >&2
+fi
+
+say "building ketenzicht and kz-bench (release)"
+swift build -c release --package-path "$root" --product ketenzicht >&2
+swift build -c release --package-path "$here" --product kz-bench >&2
+ketenzicht="$root/.build/release/ketenzicht"
+bench="$here/.build/release/kz-bench"
+
+results="$data/results.jsonl"
+: > "$results"
+timed() { # LABEL -- COMMAND...: one JSON line with wall seconds and the child's peak RSS
+    local label="$1"; shift 2
+    python3 "$here/peers.py" command "$label" "$(stat -c %s "$input")" -- "$@" >> "$results"
+}
+for run in $(seq "$runs"); do
+    say "run $run of $runs"
+    rm -rf "$data/state" "$data/graphs"
+    timed ours-ingest -- "$ketenzicht" ingest --no-progress --state "$data/state" "$input"
+    timed ours-bottlenecks -- "$ketenzicht" bottlenecks --state "$data/state" --as-of 2026-11-01 --top 20
+    "$bench" analyse "$input" >> "$results"
+    "$venv/bin/python" "$here/peers.py" pm4py "$data/events.csv" >> "$results" 2> "$data/pm4py-table.txt"
+    timed pm4py-process -- "$venv/bin/python" "$here/peers.py" pm4py "$data/events.csv"
+    "$ketenzicht" dot network --state "$data/state" --as-of 2026-11-01 --graphs "$data/graphs" > /dev/null
+    timed dot-svg -- dot -Tsvg "$data/graphs/network.dot" -o "$data/graphs/network-timed.svg"
+done
+"$ketenzicht" bottlenecks --state "$data/state" --as-of 2026-11-01 --top 5 > "$data/ours-table.txt"
+for size in $sizes; do
+    say "model memory at $size referrals"
+    "$bench" model-memory "$size" >> "$results"
+done
+dot_bytes=$(stat -c %s "$data/graphs/network.dot")
+dot_note=$(grep -o 'showing [0-9,]* of [0-9,]* edges[^"]*' "$data/graphs/network.dot" | head -1 || true)
+
+python3 - "$results" "$root/docs/benchmarks.md" "$(uptime)" "$(cat "$data/to-csv.json")" "$dot_bytes" "$dot_note" "$data" <<'PY'
+import json, re, statistics, sys
+results, doc, load, csv_info, dot_bytes, dot_note, data = sys.argv[1:8]
+rows = [json.loads(line) for line in open(results) if line.strip()]
+def med(command, key="seconds"):
+    values = [r[key] for r in rows if r["command"] == command]
+    return statistics.median(values) if values else float("nan")
+def peak(command):
+    return max(r["peak_rss_kib"] for r in rows if r["command"] == command) / 1024
+csv_rows = json.loads(csv_info)["rows"]
+events = next(r["events"] for r in rows if r["command"] == "analyse")
+ingest, query = med("ours-ingest"), med("ours-bottlenecks")
+ours_cli = ingest + query
+ours_cli_rss = max(peak("ours-ingest"), peak("ours-bottlenecks"))
+analyse, analyse_rss = med("analyse"), peak("analyse")
+pm_process, pm_rss = med("pm4py-process"), peak("pm4py-process")
+pm_inner = [r for r in rows if r["command"] == "pm4py-dfg"]
+pm_import = statistics.median(r["import_s"] for r in pm_inner)
+pm_read = statistics.median(r["read_s"] for r in pm_inner)
+pm_dfg = statistics.median(r["dfg_s"] for r in pm_inner)
+version = pm_inner[0]["pm4py_version"]
+def verdict(ratio, target):
+    return f"**met**" if ratio >= target else f"**missed** (needs {target / ratio:.1f}× more)"
+dot_s = med("dot-svg")
+lines = ["## End to end, dot and memory (issue 6)", "",
+  f"A generated municipality of 1,000 parties (`scripts/generate_municipality.py {' '.join(['--seed 13', '--parties 1000', '--cases 80000', '--referrals 290000', '--end 2026-11-01'])}`):",
+  f"{events:,} CloudEvents, of which {csv_rows:,} referral events, {int(next(r['referrals'] for r in rows if r['command'] == 'analyse')):,} referrals. Medians of the runs; wall",
+  "clock around whole processes (start-up, imports and exit included) unless said otherwise.", "",
+  "### File to bottleneck table vs a PM4Py notebook", "",
+  f"The peer reads the same referral events as a CSV event log (case = referral, activity = `<step> <to-party>`) with pandas,",
+  f"formats it with `pm4py.format_dataframe` and discovers its performance DFG (`pm4py.discover_performance_dfg`, pm4py {version});",
+  "the per-party wait is read off the `created X → started X` edges. Ours is the command line a coordinator runs: a durable",
+  "ingest into a fresh state directory (SQLite, `synchronous = FULL`), then `ketenzicht bottlenecks --state` (which replays",
+  "the store into the model and computes every §5 metric). `kz-bench analyse` is the same work in one process without the",
+  "store (decode, model, PartyMetrics).", "",
+  "| | seconds | peak RSS | speed-up of ours | memory ratio pm4py/ours |", "|---|---|---|---|---|",
+  f"| PM4Py, whole process | {pm_process:.2f} | {pm_rss:.0f} MiB | | |",
+  f"| PM4Py, of which import / read + format / DFG | {pm_import:.2f} / {pm_read:.2f} / {pm_dfg:.2f} | | | |",
+  f"| ours: `ketenzicht ingest --state` + `ketenzicht bottlenecks --state` | {ingest:.2f} + {query:.2f} = {ours_cli:.2f} | {ours_cli_rss:.0f} MiB | {pm_process / ours_cli:.2f}× | {pm_rss / ours_cli_rss:.2f}× |",
+  f"| ours: `kz-bench analyse` (no store) | {analyse:.2f} | {analyse_rss:.0f} MiB | {pm_process / analyse:.2f}× | {pm_rss / analyse_rss:.2f}× |", "",
+  f"Targets: ≥ 3× faster — {verdict(pm_process / ours_cli, 3)} for the command line, {verdict(pm_process / analyse, 3)} in one process;",
+  f"≥ 10× less peak memory — {verdict(pm_rss / ours_cli_rss, 10)} / {verdict(pm_rss / analyse_rss, 10)}.",
+  "Why: ours keeps the whole model (every referral with its lifecycle, cases, timelines, the duplicate index) resident",
+  "because the daemon answers any asOf and any case afterwards, and applies events at ~150k/s (profile: HAMT lookups of",
+  "the referral, case and event-identity maps dominate); PM4Py keeps a pandas frame and aggregates once. Meeting both",
+  "targets needs the columnar model described under “Model memory”.", "",
+  "### Network view of the 1,000-party municipality", "",
+  f"`ketenzicht dot network --state` then `dot -Tsvg network.dot`: the dot file is {int(dot_bytes)/1024:.0f} KiB (pruned to the heaviest edges;",
+  f"the graph says what was left out{(': “' + dot_note + '”') if dot_note else ''}).", "",
+  "| | seconds | target |", "|---|---|---|",
+  f"| `dot -Tsvg` of network.dot | {dot_s:.2f} | ≤ 5 s: {'**met**' if dot_s <= 5 else '**missed**'} |", "",
+  "### Model memory", "",
+  "`kz-bench model-memory N` applies N synthetic referrals (~3.65 events each, the generator's id and source shapes,",
+  "every string freshly allocated as a decoder does) to a `ChainModel` and reports resident memory after minus before.", "",
+  "| referrals | events | seconds | resident | bytes per referral | target |", "|---|---|---|---|---|---|"]
+for r in rows:
+    if r["command"] == "model-memory":
+        per = r["bytes_per_referral"]
+        lines.append(f"| {int(r['referrals']):,} | {r['events']:,} | {r['seconds']:.1f} | {(r['rss_kib'] - r['baseline_rss_kib']) / 1024:,.0f} MiB | {per:.0f} | ≤ 200: {'**met**' if per <= 200 else f'**missed** ({per / 200:.1f}×)'} |")
+lines += ["",
+  "Where it goes (1M referrals): the referral map (a persistent `TreeDictionary` so that publishing a snapshot after",
+  "every batch is O(1); each `Referral` is ~210 bytes inline: four ids, the creating event's identity, optional",
+  "timestamps), the event-identity → digest map that makes re-sent events duplicates (~3.65 entries per referral,",
+  "~40 bytes each plus node overhead), the per-case referral lists and the per-party timelines. Strings that recur",
+  "(sources, party and case ids, life domains, outcomes) are kept once (before that change: 1,223 bytes per",
+  "referral). Reaching 200 needs a columnar model: dense integer ids for referrals, parties and cases, fixed-width",
+  "columns in copy-on-write chunks, and the duplicate index as a flat table owned by the writer only.", "",
+  f"Load at the end: `{load.strip()}`.", "",
+  "```sh", "Benchmarks/end-to-end.sh", "```", ""]
+text = open(doc).read()
+text = re.sub(r"## End to end, dot and memory.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n" + "\n".join(lines)
+open(doc, "w").write(text)
+PY
+echo "docs/benchmarks.md: end-to-end section written" >&2
