@@ -162,4 +162,5 @@ echo "results: $results" >&2
 if [ "${KZ_BENCH_EXTRA:-1}" = 1 ]; then
     "$here/socket-latency.sh"
     "$here/istandaarden.sh"
+    "$here/end-to-end.sh"
 fi
