@@ -102,7 +102,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KetenzichtStoreTests",
-            dependencies: ["KetenzichtStore", "KetenzichtIngest", "KetenzichtCore"],
+            // GRDB directly: a test plants a failing trigger to see what a failed commit leaves behind.
+            dependencies: ["KetenzichtStore", "KetenzichtIngest", "KetenzichtCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(name: "KetenzichtConfigTests", dependencies: ["KetenzichtConfig", "KetenzichtCore"], swiftSettings: strict),
@@ -111,7 +112,11 @@ let package = Package(
             dependencies: ["KetenzichtDaemon", "KetenzichtCore", "KetenzichtStore", "KetenzichtConfig"],
             swiftSettings: strict
         ),
-        .testTarget(name: "ketenzichtTests", dependencies: ["KetenzichtStore"], swiftSettings: strict),
+        // GRDB directly: the crash tests read the store read-only, as it lies on disk after a SIGKILL.
+        .testTarget(
+            name: "ketenzichtTests", dependencies: ["KetenzichtStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,6 +26,16 @@ public struct Configuration: Sendable, Equatable {
     public var inboxPollSeconds: Double = 2
     /// The longest request line the socket accepts.
     public var maxRequestBytes = 16 << 20
+    /// Connections the socket serves at once; one more is answered with an error line and closed,
+    /// so a flood of clients cannot exhaust the daemon's file descriptors or memory.
+    public var maxConnections = 256
+    /// A request line begun but not finished within this time (a client sending a byte now and
+    /// then) is answered with an error and its connection closed. Idle connections between
+    /// requests, such as alert subscriptions, are not affected.
+    public var requestTimeoutSeconds: Double = 30
+    /// A client that leaves more than the write buffer's high-water mark (4 MiB) of answers unread
+    /// this long is disconnected: it holds memory that other clients need.
+    public var sendTimeoutSeconds: Double = 60
     /// The analysis window when a request gives none.
     public var windowDays: Double = 84
     public var access = AccessPolicy()
@@ -148,6 +158,13 @@ private struct NodeReader {
         return value
     }
 
+    /// A timeout: positive and at most a day, so a typo in minutes cannot switch the guard off.
+    func seconds(_ node: Node, _ key: String) throws(ConfigurationError) -> Double {
+        let value = try number(node, key)
+        guard value <= 86_400 else { throw fail(node, key, "must be at most 86400 seconds (a day), got \(node.scalar?.string ?? "?")") }
+        return value
+    }
+
     func wholeNumber(_ node: Node, _ key: String) throws(ConfigurationError) -> Int {
         let value = try number(node, key)
         guard value == value.rounded(), value <= 1_000_000 else { throw fail(node, key, "must be a whole number") }
@@ -193,12 +210,26 @@ private struct NodeReader {
                     }
                 }
             case "socket":
-                for (_, value) in try mapping(node, "socket", allowed: ["maxRequestBytes"]) {
-                    let bytes = try number(value, "socket.maxRequestBytes")
-                    guard bytes >= 1024, bytes == bytes.rounded(), bytes <= Double(1 << 30) else {
-                        throw fail(value, "socket.maxRequestBytes", "must be a whole number of bytes from 1024 to 1073741824")
+                let settings = ["maxRequestBytes", "maxConnections", "requestTimeoutSeconds", "sendTimeoutSeconds"]
+                for (key, value) in try mapping(node, "socket", allowed: Set(settings)) {
+                    switch key {
+                    case "maxRequestBytes":
+                        let bytes = try number(value, "socket.maxRequestBytes")
+                        guard bytes >= 1024, bytes == bytes.rounded(), bytes <= Double(1 << 30) else {
+                            throw fail(value, "socket.maxRequestBytes", "must be a whole number of bytes from 1024 to 1073741824")
+                        }
+                        config.maxRequestBytes = Int(bytes)
+                    case "maxConnections":
+                        let count = try number(value, "socket.maxConnections")
+                        guard count == count.rounded(), count <= 65_536 else {
+                            throw fail(value, "socket.maxConnections", "must be a whole number from 1 to 65536")
+                        }
+                        config.maxConnections = Int(count)
+                    case "requestTimeoutSeconds":
+                        config.requestTimeoutSeconds = try seconds(value, "socket.requestTimeoutSeconds")
+                    default:
+                        config.sendTimeoutSeconds = try seconds(value, "socket.sendTimeoutSeconds")
                     }
-                    config.maxRequestBytes = Int(bytes)
                 }
             case "inbox":
                 for (_, value) in try mapping(node, "inbox", allowed: ["pollSeconds"]) {

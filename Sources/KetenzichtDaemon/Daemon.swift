@@ -72,12 +72,13 @@ public final class Daemon: Service, Sendable {
             alerts: alerts,
             dot: { view, id, snapshot, window in try graphs.write(view: view, id: id, model: snapshot.model, window: window) })
         let methods = MethodTable(state: state, logger: logger, version: options.version, hooks: hooks)
+        Self.raiseOpenFileLimit(toFit: configuration.maxConnections, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server: SocketServer
         do {
             server = try await SocketServer.start(
                 path: configuration.socketPath, group: group, methods: methods,
-                access: { accessBox.withLockedValue { $0 } }, maxRequestBytes: configuration.maxRequestBytes, logger: logger)
+                access: { accessBox.withLockedValue { $0 } }, limits: { SocketLimits(state.configuration) }, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -160,6 +161,22 @@ public final class Daemon: Service, Sendable {
         } catch {
             logger.error("config not reloaded; keeping the old one", metadata: ["file": "\(options.configFile!)", "error": "\(error)"])
             return .failure(.init("\(error)"))
+        }
+    }
+
+    /// Every connection is a file descriptor. The soft limit (often 1024) is raised towards the
+    /// hard one, so that `socket.maxConnections` bounds the connections and not a failing accept().
+    static func raiseOpenFileLimit(toFit connections: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        // Beyond the connections: the store, the inbox, dot files, libraries.
+        let needed = rlim_t(connections + 256)
+        guard limit.rlim_cur < needed else { return }
+        limit.rlim_cur = min(needed, limit.rlim_max)
+        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) != 0 || limit.rlim_cur < needed {
+            logger.warning("open-file limit below socket.maxConnections + 256; connections may be refused by the system", metadata: [
+                "limit": "\(limit.rlim_cur)", "maxConnections": "\(connections)",
+            ])
         }
     }
 

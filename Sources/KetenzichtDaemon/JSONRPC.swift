@@ -15,6 +15,10 @@ public enum JSONRPC {
         case requestTooLarge = -32003
         case ingestFailed = -32004
         case shuttingDown = -32005
+        /// `socket.maxConnections` connections are open already; sent once, then the connection is closed.
+        case tooManyConnections = -32006
+        /// A request line was begun but not finished within `socket.requestTimeoutSeconds`.
+        case requestTimeout = -32007
     }
 
     public struct Failure: Error, Sendable, Equatable {
@@ -41,8 +45,18 @@ public enum JSONRPC {
         public var params: [String: JSONValue]
     }
 
+    /// JSON values one request may hold. A request is a small object (events travel inside the
+    /// `data` string), but a line of `[1,1,1,…]` up to `socket.maxRequestBytes` would become
+    /// millions of objects, some 40 bytes of memory per byte of the line, before any method sees
+    /// it. Counted on the raw bytes first, so such a line costs a scan instead.
+    public static let maxValuesPerRequest = 100_000
+
     /// Parses one request line; a failure carries the id when it could be read.
     public static func parse(_ line: [UInt8]) -> Result<Request, ParseFailure> {
+        guard holdsAtMost(maxValuesPerRequest, valuesIn: line) else {
+            return .failure(ParseFailure(id: nil, failure: Failure(
+                .invalidRequest, "request holds more than \(maxValuesPerRequest) JSON values; send events as the data string (or by path)")))
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])
@@ -73,6 +87,33 @@ public enum JSONRPC {
             params = object
         }
         return .success(Request(id: id, method: method, params: params))
+    }
+
+    /// Whether `line` has at most `limit` separators and openings (`,` `[` `{`) outside strings,
+    /// which bounds the number of values it can hold.
+    static func holdsAtMost(_ limit: Int, valuesIn line: [UInt8]) -> Bool {
+        line.withUnsafeBufferPointer { bytes in
+            var inString = false
+            var escaped = false
+            var count = 0
+            for byte in bytes {
+                if inString {
+                    if escaped {
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                    }
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = true
+                } else if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
+                    count += 1
+                    if count > limit { return false }
+                }
+            }
+            return true
+        }
     }
 
     public static func response(id: JSONValue?, result: JSONValue) -> String {

@@ -1,20 +1,53 @@
 import CPeerCred
 import Foundation
+import KetenzichtConfig
 import KetenzichtCore
 public import Logging
+import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
+
+/// What a connection may hold and how long it may dawdle (config `socket.*`). Read for every new
+/// connection, so a reloaded config applies to the connections opened after it.
+public struct SocketLimits: Sendable {
+    public var maxRequestBytes: Int
+    public var maxConnections: Int
+    public var requestTimeout: TimeAmount
+    public var sendTimeout: TimeAmount
+
+    public init(maxRequestBytes: Int, maxConnections: Int, requestTimeoutSeconds: Double, sendTimeoutSeconds: Double) {
+        self.maxRequestBytes = maxRequestBytes
+        self.maxConnections = maxConnections
+        requestTimeout = .milliseconds(Int64(requestTimeoutSeconds * 1000))
+        sendTimeout = .milliseconds(Int64(sendTimeoutSeconds * 1000))
+    }
+
+    init(_ configuration: Configuration) {
+        self.init(
+            maxRequestBytes: configuration.maxRequestBytes, maxConnections: configuration.maxConnections,
+            requestTimeoutSeconds: configuration.requestTimeoutSeconds, sendTimeoutSeconds: configuration.sendTimeoutSeconds)
+    }
+
+    /// Answers waiting to be read beyond this stop the connection from being read and its next
+    /// requests from being answered (backpressure), until the client catches up.
+    static let writeBufferHighWaterMark = 4 << 20
+}
 
 /// The Unix domain socket of SPEC §6: newline-delimited JSON-RPC 2.0, answers in request order,
 /// usable with `socat - UNIX-CONNECT:<path>`. The socket file is 0660 in a 0750 directory; each
 /// connection's peer credentials (SO_PEERCRED) decide its access level.
+///
+/// Hostile or broken clients are contained per connection: at most `maxConnections` at once, a
+/// request line may not exceed `maxRequestBytes` nor take longer than `requestTimeout` to arrive,
+/// a connection is read only while it takes its answers and has few requests waiting, and one
+/// that leaves its answers unread for `sendTimeout` is closed.
 public final class SocketServer: Sendable {
     public let path: String
     private let channel: any Channel
 
     public static func start(
         path: String, group: any EventLoopGroup, methods: MethodTable, access: @escaping @Sendable () -> AccessControl,
-        maxRequestBytes: Int, logger: Logger
+        limits: @escaping @Sendable () -> SocketLimits, logger: Logger
     ) async throws -> SocketServer {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -26,16 +59,28 @@ public final class SocketServer: Sendable {
             if Self.isListening(path) { throw ServerError("\(path): another daemon is listening on this socket") }
             unlink(path)
         }
+        let connections = ConnectionCounter()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            // A client that does not read its answers stops being read from (backpressure),
-            // instead of growing the daemon's memory.
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 4 << 20))
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: SocketLimits.writeBufferHighWaterMark))
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxRequestBytes)))
-                    try channel.pipeline.syncOperations.addHandler(RPCConnectionHandler(methods: methods, access: access, maxRequestBytes: maxRequestBytes, logger: logger))
+                let limits = limits()
+                guard connections.admit(limit: limits.maxConnections) else {
+                    connections.reportRefusals(on: channel.eventLoop) { refused in
+                        logger.warning("connections refused: socket.maxConnections reached", metadata: [
+                            "maxConnections": "\(limits.maxConnections)", "refused": "\(refused)",
+                        ])
+                    }
+                    let failure = JSONRPC.Failure(.tooManyConnections, "too many connections (socket.maxConnections is \(limits.maxConnections)); try again later")
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(answer: JSONRPC.response(id: nil, failure: failure)))
+                    }
+                }
+                channel.closeFuture.whenComplete { _ in connections.release() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: limits.maxRequestBytes)))
+                    try channel.pipeline.syncOperations.addHandler(RPCConnectionHandler(methods: methods, access: access, limits: limits, logger: logger))
                 }
             }
         let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
@@ -66,11 +111,87 @@ public struct ServerError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Counts open connections against `socket.maxConnections`. Refusals are reported at most every
+/// ten seconds, with their number, so that a flood of them does not flood the log as well.
+final class ConnectionCounter: Sendable {
+    private struct State {
+        var open = 0
+        var unreported = 0
+        var lastReport: NIODeadline?
+        var reportScheduled = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private static let reportInterval = TimeAmount.seconds(10)
+
+    func admit(limit: Int) -> Bool {
+        state.withLockedValue { state in
+            guard state.open < limit else {
+                state.unreported += 1
+                return false
+            }
+            state.open += 1
+            return true
+        }
+    }
+
+    func release() {
+        state.withLockedValue { $0.open -= 1 }
+    }
+
+    /// Reports the refusals now when the last report is long enough ago, else once it is.
+    func reportRefusals(on eventLoop: any EventLoop, _ report: @escaping @Sendable (Int) -> Void) {
+        enum Next { case now(Int), later(TimeAmount), nothing }
+        let next: Next = state.withLockedValue { state in
+            let now = NIODeadline.now()
+            if let last = state.lastReport, now - last < Self.reportInterval {
+                guard !state.reportScheduled else { return .nothing }
+                state.reportScheduled = true
+                return .later(Self.reportInterval - (now - last))
+            }
+            defer { state.unreported = 0 }
+            state.lastReport = now
+            state.reportScheduled = false
+            return state.unreported > 0 ? .now(state.unreported) : .nothing
+        }
+        switch next {
+        case .now(let count): report(count)
+        case .later(let delay):
+            eventLoop.scheduleTask(in: delay) { [self] in
+                state.withLockedValue { $0.reportScheduled = false; $0.lastReport = nil }
+                reportRefusals(on: eventLoop, report)
+            }
+        case .nothing: break
+        }
+    }
+}
+
+/// A connection beyond `socket.maxConnections`: one error line, then closed.
+final class RefuseConnectionHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let answer: String
+
+    init(answer: String) { self.answer = answer }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: answer.utf8.count + 1)
+        buffer.writeString(answer)
+        buffer.writeInteger(UInt8(0x0a))
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
 /// Splits the stream into lines; a line longer than `maxLength` is refused without reading further.
+/// Announces once when a line has begun but not ended, so the connection can time it.
 struct LineFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = LineFrame
     let maxLength: Int
     private var scanned = 0
+    private var inPartialLine = false
 
     init(maxLength: Int) { self.maxLength = maxLength }
 
@@ -79,6 +200,7 @@ struct LineFrameDecoder: ByteToMessageDecoder {
         if let newline = view.dropFirst(scanned).firstIndex(of: 0x0a) {
             let length = newline - view.startIndex
             scanned = 0
+            inPartialLine = false
             guard length <= maxLength else { throw LineTooLong(limit: maxLength) }
             var line = buffer.readSlice(length: length)!
             buffer.moveReaderIndex(forwardBy: 1)
@@ -89,6 +211,10 @@ struct LineFrameDecoder: ByteToMessageDecoder {
         }
         scanned = view.count
         if view.count > maxLength { throw LineTooLong(limit: maxLength) }
+        if !view.isEmpty, !inPartialLine {
+            inPartialLine = true
+            context.fireChannelRead(Self.wrapInboundOut(.partialLine))
+        }
         return .needMoreData
     }
 
@@ -106,7 +232,10 @@ struct LineFrameDecoder: ByteToMessageDecoder {
 }
 
 enum LineFrame {
+    /// One complete line, without its line end.
     case line([UInt8])
+    /// A line has begun and its end has not arrived yet.
+    case partialLine
 }
 
 struct LineTooLong: Error {
@@ -119,9 +248,13 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = LineFrame
     typealias OutboundOut = ByteBuffer
 
+    /// Requests read ahead of their answers, at most: beyond it the connection is not read until
+    /// answers catch up, so a client that pipelines without end cannot grow the daemon's memory.
+    static let maxQueuedRequests = 32
+
     private let methods: MethodTable
     private let access: @Sendable () -> AccessControl
-    private let maxRequestBytes: Int
+    private let limits: SocketLimits
     private let logger: Logger
     /// Event-loop confined: the chain of answers still to write, and the peer.
     private var tail: EventLoopFuture<Void>?
@@ -129,13 +262,28 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var level: AccessLevel = .none
     private var closeCallbacks: [@Sendable () -> Void] = []
     private var inputClosed = false
+    /// Requests read and not yet answered, and their bytes.
     private var pending = 0
+    private var pendingBytes = 0
+    /// Whether the connection is read from (NIO's autoRead).
+    private var reading = true
+    /// Set once the connection is being closed on purpose: nothing more is read or answered.
+    private var closing = false
+    private var inPartialLine = false
+    private var partialLineDeadline: Scheduled<Void>?
+    private var unreadAnswersDeadline: Scheduled<Void>?
+    /// Requests whose turn has come while the client had not yet taken the earlier answers.
+    private var waitingForWritable: [EventLoopPromise<Void>] = []
 
-    init(methods: MethodTable, access: @escaping @Sendable () -> AccessControl, maxRequestBytes: Int, logger: Logger) {
+    init(methods: MethodTable, access: @escaping @Sendable () -> AccessControl, limits: SocketLimits, logger: Logger) {
         self.methods = methods
         self.access = access
-        self.maxRequestBytes = maxRequestBytes
+        self.limits = limits
         self.logger = logger
+    }
+
+    private var peerMetadata: Logger.Metadata {
+        ["uid": "\(peer?.uid ?? UInt32.max)", "gid": "\(peer?.gid ?? UInt32.max)", "pid": "\(peer?.pid ?? -1)"]
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -151,26 +299,59 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }.flatMapErrorThrowing { error in
             let (handler, _) = loopBound.value
             handler.logger.error("cannot read peer credentials; treating the peer as level none", metadata: ["error": "\(error)"])
+        }.map {
+            let (handler, context) = loopBound.value
+            guard handler.level == .none else { return }
+            // A peer without a level may not even hold a connection (`access.others: none`).
+            handler.logger.warning("permission denied: peer has no access level; connection closed", metadata: handler.peerMetadata)
+            let uid = handler.peer.map { "uid \($0.uid)" } ?? "a peer of unknown uid"
+            let failure = JSONRPC.Failure(.permissionDenied, "permission denied: \(uid) has no access level on this socket (access.others is none); connection closed")
+            handler.answerAndClose(JSONRPC.response(id: nil, failure: failure), context: context)
         }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        partialLineDeadline?.cancel()
+        unreadAnswersDeadline?.cancel()
+        // Waiting requests go on, see the closed channel, and end without doing their work.
+        let waiting = waitingForWritable
+        waitingForWritable = []
+        for promise in waiting { promise.succeed() }
         for callback in closeCallbacks { callback() }
         closeCallbacks = []
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .line(let bytes) = unwrapInboundIn(data) else { return }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        switch unwrapInboundIn(data) {
+        case .partialLine:
+            inPartialLine = true
+            armPartialLineDeadline(context: context)
+        case .line(let bytes):
+            inPartialLine = false
+            partialLineDeadline?.cancel()
+            partialLineDeadline = nil
+            guard !closing, !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { return }
+            enqueue(bytes, context: context)
+        }
+    }
+
+    private func enqueue(_ bytes: [UInt8], context: ChannelHandlerContext) {
         pending += 1
+        pendingBytes += bytes.count
+        updateReading(context: context)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let previous = tail ?? eventLoop.makeSucceededVoidFuture()
         tail = previous.flatMap {
-            let (handler, _) = loopBound.value
-            let caller = handler.caller(context: loopBound.value.1)
+            let (handler, context) = loopBound.value
+            return handler.whenAnswersAreTaken(context: context)
+        }.flatMap { () -> EventLoopFuture<String?> in
+            let (handler, context) = loopBound.value
+            // The client went away (or is being sent away): its remaining requests are not worked on.
+            guard context.channel.isActive, !handler.closing else { return eventLoop.makeSucceededFuture(nil) }
+            let caller = handler.caller(context: context)
             let methods = handler.methods
             return eventLoop.makeFutureWithTask { () -> String? in
                 switch JSONRPC.parse(bytes) {
@@ -185,11 +366,56 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                     }
                 }
             }
-        }.map { line in
+        }.map { (line: String?) in
             let (handler, context) = loopBound.value
-            if let line { handler.write(line, context: context) }
+            if let line, !handler.closing { handler.write(line, context: context) }
             handler.pending -= 1
+            handler.pendingBytes -= bytes.count
+            handler.updateReading(context: context)
             if handler.inputClosed, handler.pending == 0, handler.closeCallbacks.isEmpty { context.close(promise: nil) }
+        }
+    }
+
+    /// Succeeds once the client has taken enough of the earlier answers (below the high-water
+    /// mark), so a client that does not read gets no further answers piled up for it.
+    private func whenAnswersAreTaken(context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        if context.channel.isWritable || !context.channel.isActive { return context.eventLoop.makeSucceededVoidFuture() }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        waitingForWritable.append(promise)
+        return promise.futureResult
+    }
+
+    /// Reads only while the client takes its answers and has few requests waiting. While not
+    /// reading, a begun request line is not timed: the wait is the daemon's doing, not the client's.
+    private func updateReading(context: ChannelHandlerContext) {
+        let shouldRead = !closing && context.channel.isWritable && pending < Self.maxQueuedRequests && pendingBytes < limits.maxRequestBytes
+        guard shouldRead != reading else { return }
+        reading = shouldRead
+        context.channel.setOption(.autoRead, value: shouldRead).whenFailure { _ in }
+        if shouldRead {
+            if inPartialLine { armPartialLineDeadline(context: context) }
+        } else {
+            partialLineDeadline?.cancel()
+            partialLineDeadline = nil
+        }
+    }
+
+    /// The clock of a begun request line starts at its first byte, and a byte now and then does
+    /// not reset it: that is what a slow-sending client relies on to hold a connection forever.
+    private func armPartialLineDeadline(context: ChannelHandlerContext) {
+        guard reading, partialLineDeadline == nil, !closing else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let timeout = limits.requestTimeout
+        partialLineDeadline = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = loopBound.value
+            handler.partialLineDeadline = nil
+            guard handler.inPartialLine, handler.reading, context.channel.isActive, !handler.closing else { return }
+            let seconds = JSONValue.format(Double(timeout.nanoseconds) / 1e9)
+            var metadata = handler.peerMetadata
+            metadata["requestTimeoutSeconds"] = "\(seconds)"
+            handler.logger.warning("request line not completed in time; connection closed", metadata: metadata)
+            let failure = JSONRPC.Failure(.requestTimeout, "request line not completed within \(seconds) s (socket.requestTimeoutSeconds); connection closed")
+            handler.answerAndClose(JSONRPC.response(id: nil, failure: failure), context: context)
         }
     }
 
@@ -214,20 +440,60 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func write(_ line: String, context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
+        context.writeAndFlush(wrapOutboundOut(Self.buffer(line, context: context)), promise: nil)
+    }
+
+    /// Sends a last line and closes once it is out; nothing the client sends after it is read.
+    private func answerAndClose(_ line: String, context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        partialLineDeadline?.cancel()
+        partialLineDeadline = nil
+        let channel = context.channel
+        guard channel.isActive else { return }
+        reading = false
+        channel.setOption(.autoRead, value: false).whenFailure { _ in }
+        context.writeAndFlush(wrapOutboundOut(Self.buffer(line, context: context))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private static func buffer(_ line: String, context: ChannelHandlerContext) -> ByteBuffer {
         var buffer = context.channel.allocator.buffer(capacity: line.utf8.count + 1)
         buffer.writeString(line)
         buffer.writeInteger(UInt8(0x0a))
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        return buffer
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        context.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        if context.channel.isWritable {
+            unreadAnswersDeadline?.cancel()
+            unreadAnswersDeadline = nil
+            let waiting = waitingForWritable
+            waitingForWritable = []
+            for promise in waiting { promise.succeed() }
+        } else if unreadAnswersDeadline == nil {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let timeout = limits.sendTimeout
+            unreadAnswersDeadline = context.eventLoop.scheduleTask(in: timeout) {
+                let (handler, context) = loopBound.value
+                handler.unreadAnswersDeadline = nil
+                guard !context.channel.isWritable, context.channel.isActive else { return }
+                var metadata = handler.peerMetadata
+                metadata["sendTimeoutSeconds"] = "\(JSONValue.format(Double(timeout.nanoseconds) / 1e9))"
+                handler.logger.warning("client leaves its answers unread; connection closed", metadata: metadata)
+                handler.closing = true
+                context.close(promise: nil)
+            }
+        }
+        updateReading(context: context)
         context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
             inputClosed = true
+            inPartialLine = false
+            partialLineDeadline?.cancel()
+            partialLineDeadline = nil
             // Answer what was asked, then close (a subscription keeps the connection open).
             if pending == 0, closeCallbacks.isEmpty { context.close(promise: nil) }
             return
@@ -237,12 +503,16 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let tooLong = error as? LineTooLong {
-            logger.warning("request line too long; connection closed", metadata: ["uid": "\(peer?.uid ?? UInt32.max)", "limit": "\(tooLong.limit)"])
+            var metadata = peerMetadata
+            metadata["limit"] = "\(tooLong.limit)"
+            logger.warning("request line too long; connection closed", metadata: metadata)
             let failure = JSONRPC.Failure(.requestTooLarge, "request line longer than \(tooLong.limit) bytes; refused without reading further, connection closed")
-            write(JSONRPC.response(id: nil, failure: failure), context: context)
-        } else {
+            answerAndClose(JSONRPC.response(id: nil, failure: failure), context: context)
+        } else if !closing {
+            // After a refused line the decoder reports every further byte as an error: the
+            // connection is closing already, once its last answer is out.
             logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
         }
-        context.close(promise: nil)
     }
 }

@@ -818,6 +818,10 @@ public enum IStandaardenSchemas {
 /// The link a 301 makes between a ToewijzingNummer and its referral, and the 305/307 products
 /// that came before their 301 (held, then applied when it arrives, so arrival order does not
 /// matter). Persisted as an append-only file in the state directory; holds no personal data.
+public struct IStandaardenLinksError: Error, CustomStringConvertible {
+    public var description: String
+}
+
 public final class IStandaardenLinks: @unchecked Sendable {
     public struct HeldStatus: Sendable, Equatable {
         public var identity: EventIdentity
@@ -897,6 +901,27 @@ public final class IStandaardenLinks: @unchecked Sendable {
         defer { close(fd) }
         let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        unsynced = true
+    }
+
+    /// Set by `append`, cleared by `sync`: whether the file holds lines not yet on disk.
+    private var unsynced = false
+
+    /// Forces the lines appended so far to disk. The ledger calls it before it acknowledges an
+    /// ingest: a held status lives only in this file until its 301 arrives, so it must survive a
+    /// power loss as the events in the store do.
+    public func sync() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard unsynced, let path else { return }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { close(fd) }
+            throw IStandaardenLinksError(description: "\(path): cannot sync the iStandaarden links: \(reason)")
+        }
+        close(fd)
+        unsynced = false
     }
 
     private func load() {

@@ -49,22 +49,8 @@ public struct Pseudonymizer: Sendable {
     /// A key file readable by group or others is refused: it would make pseudonyms reversible
     /// for anyone holding a list of BSNs.
     public static func loadOrCreateKey(at path: String) throws -> Pseudonymizer {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        if fd >= 0 {
-            var bytes = [UInt8](repeating: 0, count: 32)
-            var generator = SystemRandomNumberGenerator()
-            for index in bytes.indices { bytes[index] = generator.next() }
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            let synced = fsync(fd)
-            close(fd)
-            guard written == 32, synced == 0 else {
-                unlink(path)
-                throw KeyFileError(path: path, message: "could not write a new key: \(String(cString: strerror(errno)))")
-            }
-            return Pseudonymizer(keyBytes: bytes)
-        }
-        guard errno == EEXIST else {
-            throw KeyFileError(path: path, message: "cannot create the key file: \(String(cString: strerror(errno)))")
+        if access(path, F_OK) != 0, errno == ENOENT, let created = try createKey(at: path) {
+            return created
         }
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -77,9 +63,42 @@ public struct Pseudonymizer: Sendable {
             throw KeyFileError(path: path, message: "cannot read the key file")
         }
         guard data.count >= 32 else {
-            throw KeyFileError(path: path, message: "key file holds \(data.count) bytes; at least 32 are needed")
+            throw KeyFileError(path: path, message: "key file holds \(data.count) bytes; at least 32 are needed (an empty one is left by a crash of an older version while creating it: delete it only if no BSN was ever ingested with it)")
         }
         return Pseudonymizer(keyBytes: [UInt8](data))
+    }
+
+    /// Writes a new key whole or not at all: under a temporary name, synced, then linked into
+    /// place. A crash halfway leaves no empty key file behind (which would stop every later start),
+    /// and the key is on disk before any pseudonym made with it can be committed. Returns nil when
+    /// another process linked its key first; that one is then read like any existing key.
+    private static func createKey(at path: String) throws -> Pseudonymizer? {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let temporary = path + ".new-\(getpid())-\(UInt32.random(in: 0...UInt32.max, using: &generator))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw KeyFileError(path: path, message: "cannot create the key file: \(String(cString: strerror(errno)))")
+        }
+        defer { unlink(temporary) }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == 32, synced == 0 else {
+            throw KeyFileError(path: path, message: "could not write a new key: \(String(cString: strerror(errno)))")
+        }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return nil }
+            throw KeyFileError(path: path, message: "cannot create the key file: \(String(cString: strerror(errno)))")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+        return Pseudonymizer(keyBytes: bytes)
     }
 }
 

@@ -45,6 +45,10 @@ public final class Ledger {
     /// Called after every committed batch with the model as committed, so a daemon can publish
     /// snapshots during a long ingest.
     public var afterCommit: ((ChainModel) -> Void)?
+    /// Set when the model could not be brought back in line with the store: ingest refuses.
+    private var unusable: LedgerError?
+    /// The links file of the iStandaarden ingest under way, synced with every commit.
+    private var iStandaardenLinks: IStandaardenLinks?
 
     public init(stateDirectory: String, settings: Settings = Settings()) throws {
         self.stateDirectory = stateDirectory
@@ -87,6 +91,20 @@ public final class Ledger {
                 }
                 nextSeq = max(nextSeq, seq + 1)
             }
+        }
+    }
+
+    /// Rebuilds the model from what the store holds, after a failed commit. Should the store not
+    /// even be readable, every later ingest is refused rather than judged against a wrong model.
+    private func restoreCommittedModel() {
+        let current = model
+        model = ChainModel(catalog: current.catalog, unknownParties: current.unknownParties, pendingHorizonDays: current.pendingHorizonDays)
+        pendingSeqs = [:]
+        replayIssues = []
+        do {
+            try rebuild()
+        } catch {
+            unusable = LedgerError("the store could not be read back after a failed commit (\(error)); restart to rebuild from \(store.path)")
         }
     }
 
@@ -135,6 +153,7 @@ public final class Ledger {
 
     /// Ingests one input. `receivedAt` stamps quarantine entries (the only wall-clock value, passed in).
     public func ingest(_ input: IngestInput, format: InputFormat? = nil, receivedAt: Timestamp, progress: DecodeProgress? = nil) throws -> Summary {
+        if let unusable { throw unusable }
         var summary = Summary()
         let resolved: InputFormat
         do {
@@ -156,6 +175,8 @@ public final class Ledger {
         case .xml: CanonicalXMLDecoder(assembler: assembler)
         case .ijw, .iwmo: IStandaardenDecoder(assembler: assembler, stateDirectory: stateDirectory)
         }
+        iStandaardenLinks = resolved == .ijw || resolved == .iwmo ? IStandaardenLinks.shared(stateDirectory: stateDirectory) : nil
+        defer { iStandaardenLinks = nil }
         var batch = EventStore.Batch()
         var batchPending: [EventIdentity: Int] = [:]
         var commitError: (any Error)?
@@ -228,6 +249,9 @@ public final class Ledger {
             evict(event, issue: issue, batch: &batch, batchPending: &batchPending, receivedAt: receivedAt)
         }
         try commit(&batch, batchPending: &batchPending)
+        // Held iStandaarden statuses live only in the links file: on disk before the answer too,
+        // also when this input brought no event for the store.
+        try iStandaardenLinks?.sync()
         return summary
     }
 
@@ -262,7 +286,17 @@ public final class Ledger {
 
     private func commit(_ batch: inout EventStore.Batch, batchPending: inout [EventIdentity: Int]) throws {
         guard !batch.isEmpty else { return }
-        try store.commit(batch)
+        do {
+            // The links the batch's events were decoded with reach the disk before the events do.
+            try iStandaardenLinks?.sync()
+            try store.commit(batch)
+        } catch {
+            // The model took the batch's events before the commit failed. It must forget them:
+            // otherwise a re-sent copy would count as a duplicate of an event that was never
+            // stored, and be acknowledged without ever being kept.
+            restoreCommittedModel()
+            throw error
+        }
         for (identity, index) in batchPending { pendingSeqs[identity] = batch.accepted[index].seq }
         batch = EventStore.Batch()
         batchPending = [:]

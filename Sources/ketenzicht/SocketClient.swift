@@ -17,9 +17,15 @@ enum SocketClient {
         let request = JSONValue.object(["jsonrpc": .string("2.0"), "id": .number(1), "method": .string(method), "params": .object(params)]).serialized + "\n"
         let payload = Array(request.utf8)
         var sent = 0
+        var writeFailure: String?
         while sent < payload.count {
-            let count = payload[sent...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard count > 0 else { throw RuntimeError("write to \(path) failed: \(String(cString: strerror(errno)))") }
+            // No SIGPIPE: a daemon that refuses the connection (too many connections, no access
+            // level) closes it at once, and its one line says why; that line is read below.
+            let count = payload[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else {
+                writeFailure = "write to \(path) failed: \(String(cString: strerror(errno)))"
+                break
+            }
             sent += count
         }
         var answer: [UInt8] = []
@@ -31,7 +37,7 @@ enum SocketClient {
         }
         guard let newline = answer.firstIndex(of: 0x0a),
               let object = try? JSONSerialization.jsonObject(with: Data(answer[..<newline]), options: [.fragmentsAllowed])
-        else { throw RuntimeError("no answer from \(path)") }
+        else { throw RuntimeError(writeFailure ?? "no answer from \(path)") }
         let response = JSONValue(any: object)
         if case .object(let error)? = response["error"] {
             throw RuntimeError("\(method): \(error["message"].map { if case .string(let text) = $0 { return text } else { return $0.serialized } } ?? "error") (code \(error["code"]?.serialized ?? "?"))")

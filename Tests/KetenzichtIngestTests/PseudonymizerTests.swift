@@ -48,8 +48,48 @@ import Testing
         #expect(throws: KeyFileError.self) { try Pseudonymizer.loadOrCreateKey(at: path) }
     }
 
+    /// Processes starting at once on a fresh key file (say `ketenzicht ingest --state` on two state
+    /// directories sharing `paths.keyFile`) must agree on one key, and none may ever see a key
+    /// file that exists but is not written yet.
+    @Test func concurrentCreatorsAgreeOnOneWholeKey() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kz-key-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for round in 0..<20 {
+            let path = directory + "/pseudonym-\(round).key"
+            let results = LockedResults()
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                let result = Result { try Pseudonymizer.loadOrCreateKey(at: path).caseID(forBSN: "111222333") }
+                results.append(result)
+            }
+            let pseudonyms = results.values.compactMap { try? $0.get() }
+            #expect(pseudonyms.count == 8, "round \(round): \(results.values.compactMap { if case .failure(let error) = $0 { "\(error)" } else { nil } })")
+            #expect(Set(pseudonyms).count == 1)
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".new-") }
+        #expect(leftovers.isEmpty, "temporary key files left behind: \(leftovers)")
+    }
+
     @Test func redactsBSNShapedDigits() {
         #expect(redactingBSNs(#"{"bsn":"123456789","agb":"12345678","n":1234567890}"#)
             == #"{"bsn":"*********","agb":"12345678","n":1234567890}"#)
+    }
+}
+
+/// Results collected from concurrent threads.
+final class LockedResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected: [Result<String, any Error>] = []
+
+    func append(_ result: Result<String, any Error>) {
+        lock.lock()
+        collected.append(result)
+        lock.unlock()
+    }
+
+    var values: [Result<String, any Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
     }
 }

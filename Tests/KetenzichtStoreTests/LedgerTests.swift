@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KetenzichtCore
 import KetenzichtIngest
 import Testing
@@ -173,6 +174,34 @@ import Testing
                 #expect(data.range(of: Data(bsn.utf8)) == nil, "raw BSN \(bsn) found in \(name)")
             }
         }
+    }
+
+    /// A commit that fails (disk full, I/O error) must leave the model as the store is: a client
+    /// that re-sends the refused batch gets its events stored, not "duplicates" of nothing.
+    @Test func aFailedCommitIsForgottenSoTheResendIsStored() throws {
+        let directory = try TempDirectory()
+        let state = directory.path + "/state"
+        let ledger = try Ledger(stateDirectory: state)
+        _ = try ledger.ingest(.bytes(Array(Self.history.prefix(4).joined(separator: "\n").utf8), origin: "request 1"), receivedAt: Self.received)
+        let batch = Array(Self.history.dropFirst(4).joined(separator: "\n").utf8)
+
+        // A second connection makes every insert of e9 fail, as a full disk would.
+        let saboteur = try DatabaseQueue(path: state + "/events.sqlite")
+        try saboteur.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER simulated_storage_failure BEFORE INSERT ON events
+                WHEN NEW.body LIKE '%"id":"e9"%' BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END
+                """)
+        }
+        #expect(throws: (any Error).self) { try ledger.ingest(.bytes(batch, origin: "request 2"), receivedAt: Self.received) }
+        #expect(ledger.model.eventCount == 4)
+        #expect(try ledger.store.counts().events == 4)
+
+        try saboteur.write { db in try db.execute(sql: "DROP TRIGGER simulated_storage_failure") }
+        let resent = try ledger.ingest(.bytes(batch, origin: "request 3"), receivedAt: Self.received)
+        #expect(resent.accepted == 5 && resent.duplicates == 0 && resent.rejected == 0)
+        #expect(try ledger.store.counts().events == 9)
+        #expect(try Set(ledger.store.allEventLines()).count == 9)
     }
 
     @Test func aSecondWriterIsKeptOut() throws {
