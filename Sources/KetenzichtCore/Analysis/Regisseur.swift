@@ -90,55 +90,66 @@ public struct RegieDecision: Sendable, Equatable {
         return decision
     }
 
-    /// The choice of regisseur alone, with the case's parties and weights looked up once.
+    /// The choice of regisseur alone, for the moments before the last: the case's parties become
+    /// small integers, each referral an interval of activity and each assessment a weight per party,
+    /// so that the replay does no hashing and no allocation per moment.
     private struct FastRule {
-        let referrals: [ChainModel.Referral]
-        let assessmentWeights: [(time: Timestamp, weights: [String: Double])]
-        let manual: [(time: Timestamp, party: String)]
-        var parties: [String: (domain: String, eligible: Bool)] = [:]
+        /// Per referral: its two parties (indices) and when it is active, `[created, ended)`.
+        let spans: [(from: Int, to: Int, created: Timestamp, ended: Timestamp?)]
+        let parties: [(id: String, eligible: Bool)]
+        /// Per assessment, in time order: the weight of each party's domain.
+        let assessmentWeights: [(time: Timestamp, byParty: [Double])]
+        let manual: [(time: Timestamp, party: Int?)]
 
         init(record: ChainModel.Case, referrals: [ChainModel.Referral], model: ChainModel) {
-            self.referrals = referrals
-            assessmentWeights = record.assessments.map { ($0.time, RegieDecision.weights(of: $0.scores, model: model)) }
-            manual = record.regieAssignments.map { ($0.time, $0.party) }
-            for referral in referrals {
-                for party in [referral.from, referral.to] where parties[party] == nil {
-                    parties[party] = (model.domain(ofParty: party), model.isRegieEligible(party: party))
-                }
+            var index: [String: Int] = [:]
+            var parties: [(id: String, eligible: Bool)] = []
+            var domains: [String] = []
+            func indexOf(_ party: String) -> Int {
+                if let known = index[party] { return known }
+                index[party] = parties.count
+                parties.append((party, model.isRegieEligible(party: party)))
+                domains.append(model.domain(ofParty: party))
+                return parties.count - 1
             }
+            spans = referrals.map { (indexOf($0.from), indexOf($0.to), $0.created, $0.ended?.time) }
+            self.parties = parties
+            assessmentWeights = record.assessments.map { assessment in
+                let weights = RegieDecision.weights(of: assessment.scores, model: model)
+                return (assessment.time, domains.map { weights[$0] ?? 0 })
+            }
+            manual = record.regieAssignments.map { ($0.time, index[$0.party]) }
         }
 
         func regisseur(at time: Timestamp, current: String?) -> String? {
-            var involved: [(party: String, since: Timestamp)] = []
-            for referral in referrals where referral.state(asOf: time)?.isActive == true {
-                for party in [referral.from, referral.to] {
-                    if let index = involved.firstIndex(where: { $0.party == party }) {
-                        involved[index].since = min(involved[index].since, referral.created)
-                    } else {
-                        involved.append((party, referral.created))
-                    }
-                }
+            // Earliest creation among the active referrals touching each party; nil = not involved.
+            var since = [Timestamp?](repeating: nil, count: parties.count)
+            for span in spans where span.created <= time && span.ended.map({ $0 > time }) ?? true {
+                since[span.from] = min(since[span.from] ?? span.created, span.created)
+                since[span.to] = min(since[span.to] ?? span.created, span.created)
             }
-            if let assigned = manual.last(where: { $0.time <= time })?.party, involved.contains(where: { $0.party == assigned }) {
-                return assigned
+            if let latest = manual.last(where: { $0.time <= time }), let assigned = latest.party, since[assigned] != nil {
+                return parties[assigned].id
             }
-            let weights = assessmentWeights.last(where: { $0.time <= time })?.weights ?? [:]
-            var best: (party: String, weight: Double, since: Timestamp)?
+            let weights = assessmentWeights.last(where: { $0.time <= time })?.byParty
+            var best: (party: Int, weight: Double, since: Timestamp)?
             var currentWeight: Double?
-            for entry in involved where parties[entry.party]!.eligible {
-                let weight = weights[parties[entry.party]!.domain] ?? 0
-                if entry.party == current { currentWeight = weight }
+            for party in parties.indices where parties[party].eligible {
+                guard let involvedSince = since[party] else { continue }
+                let weight = weights?[party] ?? 0
+                if parties[party].id == current { currentWeight = weight }
                 if let chosen = best {
-                    if (weight, chosen.since, chosen.party) > (chosen.weight, entry.since, entry.party) {
-                        best = (entry.party, weight, entry.since)
+                    if (weight, chosen.since) > (chosen.weight, involvedSince)
+                        || (weight == chosen.weight && involvedSince == chosen.since && parties[party].id < parties[chosen.party].id) {
+                        best = (party, weight, involvedSince)
                     }
                 } else {
-                    best = (entry.party, weight, entry.since)
+                    best = (party, weight, involvedSince)
                 }
             }
             guard let best else { return nil }
             if let current, let currentWeight, best.weight - currentWeight < RegieDecision.switchMargin { return current }
-            return best.party
+            return parties[best.party].id
         }
     }
 
