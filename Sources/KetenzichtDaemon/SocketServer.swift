@@ -2,6 +2,7 @@ import CPeerCred
 import Foundation
 import KetenzichtCore
 public import Logging
+import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
 
@@ -11,6 +12,7 @@ import NIOPosix
 public final class SocketServer: Sendable {
     public let path: String
     private let channel: any Channel
+    private let inFlight: InFlightRequests
 
     public static func start(
         path: String, group: any EventLoopGroup, methods: MethodTable, access: @escaping @Sendable () -> AccessControl,
@@ -32,25 +34,31 @@ public final class SocketServer: Sendable {
             // A client that does not read its answers stops being read from (backpressure),
             // instead of growing the daemon's memory.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 4 << 20))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxRequestBytes)))
-                    try channel.pipeline.syncOperations.addHandler(RPCConnectionHandler(methods: methods, access: access, maxRequestBytes: maxRequestBytes, logger: logger))
-                }
+        let inFlight = InFlightRequests()
+        let channel = try await bootstrap.childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxRequestBytes)))
+                try channel.pipeline.syncOperations.addHandler(RPCConnectionHandler(
+                    methods: methods, access: access, maxRequestBytes: maxRequestBytes, inFlight: inFlight, logger: logger))
             }
-        let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
+        }.bind(unixDomainSocketPath: path).get()
         chmod(path, 0o660)
-        return SocketServer(path: path, channel: channel)
+        return SocketServer(path: path, channel: channel, inFlight: inFlight)
     }
 
-    private init(path: String, channel: any Channel) {
+    private init(path: String, channel: any Channel, inFlight: InFlightRequests) {
         self.path = path
         self.channel = channel
+        self.inFlight = inFlight
     }
 
+    /// Stops accepting connections, then waits until every request already read has its answer
+    /// written: the event loops are shut down right after, and would otherwise cut off the answer
+    /// to a `shutdown` request, or to anything still running when SIGTERM came.
     public func close() async {
         try? await channel.close()
         unlink(path)
+        await inFlight.drained()
     }
 
     static func isListening(_ path: String) -> Bool {
@@ -113,6 +121,35 @@ struct LineTooLong: Error {
     var limit: Int
 }
 
+/// Requests read but not yet answered, over all connections.
+final class InFlightRequests: Sendable {
+    private let state = NIOLockedValueBox((count: 0, waiters: [CheckedContinuation<Void, Never>]()))
+
+    func begin() { state.withLockedValue { $0.count += 1 } }
+
+    func end() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.count -= 1
+            guard state.count == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once no request is waiting for its answer.
+    func drained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLockedValue { state -> Bool in
+                if state.count == 0 { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+}
+
 /// One connection: checks the peer once, answers requests strictly in order, and streams alert
 /// notifications after `alerts.subscribe`.
 final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -122,6 +159,7 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private let methods: MethodTable
     private let access: @Sendable () -> AccessControl
     private let maxRequestBytes: Int
+    private let inFlight: InFlightRequests
     private let logger: Logger
     /// Event-loop confined: the chain of answers still to write, and the peer.
     private var tail: EventLoopFuture<Void>?
@@ -131,10 +169,11 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var inputClosed = false
     private var pending = 0
 
-    init(methods: MethodTable, access: @escaping @Sendable () -> AccessControl, maxRequestBytes: Int, logger: Logger) {
+    init(methods: MethodTable, access: @escaping @Sendable () -> AccessControl, maxRequestBytes: Int, inFlight: InFlightRequests, logger: Logger) {
         self.methods = methods
         self.access = access
         self.maxRequestBytes = maxRequestBytes
+        self.inFlight = inFlight
         self.logger = logger
     }
 
@@ -165,6 +204,7 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard case .line(let bytes) = unwrapInboundIn(data) else { return }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
         pending += 1
+        inFlight.begin()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let previous = tail ?? eventLoop.makeSucceededVoidFuture()
@@ -189,6 +229,7 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             let (handler, context) = loopBound.value
             if let line { handler.write(line, context: context) }
             handler.pending -= 1
+            handler.inFlight.end()
             if handler.inputClosed, handler.pending == 0, handler.closeCallbacks.isEmpty { context.close(promise: nil) }
         }
     }

@@ -286,8 +286,7 @@ import Testing
         chmod(workspace.socket, 0o666)
         // The CLI client is the simplest peer: run a copy nobody can execute, as nobody.
         let client = workspace.path + "/ketenzicht-client"
-        try FileManager.default.copyItem(atPath: Self.binary, toPath: client)
-        chmod(client, 0o755)
+        try Self.copyClosingOnExec(Self.binary, to: client, mode: 0o755)
         func asNobody(_ request: String) -> String {
             Self.output(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", client] + request.split(separator: " ").map(String.init))
         }
@@ -297,6 +296,25 @@ import Testing
         #expect(allowed.contains("\"bottlenecks\""), "got: \(allowed)")
         try Self.waitFor("the denial in the log") { daemon.logText.contains("permission denied") && daemon.logText.contains("uid=65534") }
         #expect(daemon.stop() == 0)
+    }
+
+    /// Copies a file through descriptors closed on exec. `FileManager.copyItem`'s are not: a child
+    /// that another test spawns during the copy keeps the copy open for writing for as long as
+    /// it runs, and executing the copy then fails with "Text file busy".
+    static func copyClosingOnExec(_ source: String, to destination: String, mode: mode_t) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw CocoaError(.fileReadNoSuchFile) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard output >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            guard count > 0, buffer.withUnsafeBytes({ write(output, $0.baseAddress, count) }) == count else { throw CocoaError(.fileWriteUnknown) }
+        }
+        fchmod(output, mode)
     }
 
     static func which(_ name: String) -> String? {
