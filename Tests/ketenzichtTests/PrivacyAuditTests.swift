@@ -251,6 +251,15 @@ import Testing
 
         // 2. The daemon; a subscriber sees every alert notification from here on.
         let daemon = try Daemon(workspace)
+        // When a check throws, stop the daemon before the workspace is removed under it.
+        defer {
+            withExtendedLifetime(workspace) {
+                if daemon.process.isRunning {
+                    daemon.process.terminate()
+                    daemon.process.waitUntilExit()
+                }
+            }
+        }
         let client = try Client(workspace.socket)
         let subscriber = try Client(workspace.socket)
         _ = try subscriber.call("alerts.subscribe")
