@@ -125,6 +125,10 @@ public struct ChainModel: Sendable {
     /// One copy of each string that recurs across many events (sources, life domains, outcomes):
     /// every decoded event brings its own copy, and those copies were a third of a referral's memory.
     private var sharedStrings = Set<String>()
+    /// Every id some known referral names in its `dependsOn`. A new referral can only close a
+    /// cycle if one of these names it; for all others the cycle search is skipped, which keeps a
+    /// long chain arriving in order linear instead of walking the whole chain per referral.
+    private var namedPrerequisites: TreeSet<String> = []
 
     public init(catalog: DomainCatalog = .standard, unknownParties: UnknownPartyPolicy = .register, pendingHorizonDays: Double = 30) {
         self.catalog = catalog
@@ -183,7 +187,7 @@ public struct ChainModel: Sendable {
         switch event.body {
         case .partyRegistered(let registration):
             guard catalog.domain(named: registration.domain) != nil else {
-                return ApplyResult(disposition: .refused(Refusal(field: "domain", "unknown domain \(registration.domain); configured domains are \(catalog.domains.keys.sorted().joined(separator: ", "))")))
+                return ApplyResult(disposition: .refused(Refusal(field: "data.domain", "unknown domain \(registration.domain); configured domains are \(catalog.domains.keys.sorted().joined(separator: ", "))")))
             }
             registerParty(registration, event: event)
         case .caseAssessed(let assessment):
@@ -317,6 +321,7 @@ public struct ChainModel: Sendable {
             created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain.map { shared($0) },
             dependsOn: creation.dependsOn, createdBy: event.identity)
         referralsTo[creation.to, default: []].append(creation.referral)
+        for prerequisite in creation.dependsOn { namedPrerequisites.insert(prerequisite) }
         timelines[creation.to, default: PartyTimeline()].created.insertSorted(event.time.millisecondsSinceEpoch)
         // Referrals mostly arrive in time order: appending is the common case.
         let key = (event.time, creation.referral)
@@ -330,7 +335,7 @@ public struct ChainModel: Sendable {
 
     /// The path back to `creation` through known `dependsOn` links, if adding it closes a cycle.
     private func dependencyCycle(adding creation: ReferralCreation) -> [String]? {
-        guard !creation.dependsOn.isEmpty else { return nil }
+        guard !creation.dependsOn.isEmpty, namedPrerequisites.contains(creation.referral) else { return nil }
         var parent: [String: String] = [:]
         var stack = creation.dependsOn.map { ($0, creation.referral) }
         var visited = Set<String>()

@@ -121,7 +121,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             throw .missingOffset
         }
         guard index == bytes.count else { throw .malformed }
-        guard year >= 1, month >= 1, month <= 12 else { throw .outOfRange("month") }
+        guard year >= 1 else { throw .outOfRange("year") }
+        guard month >= 1, month <= 12 else { throw .outOfRange("month") }
         guard day >= 1, day <= CivilDate.daysInMonth(year: year, month: month) else {
             throw .impossibleDate(year: year, month: month, day: day)
         }
@@ -137,7 +138,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// A calendar date at 00:00 in the given offset from UTC (for date-only inputs such as iStandaarden).
     public init(year: Int64, month: Int64, day: Int64, offsetMinutes: Int64 = 0) throws(TimestampError) {
-        guard year >= 1, month >= 1, month <= 12 else { throw .outOfRange("month") }
+        guard year >= 1 else { throw .outOfRange("year") }
+        guard month >= 1, month <= 12 else { throw .outOfRange("month") }
         guard day >= 1, day <= CivilDate.daysInMonth(year: year, month: month) else {
             throw .impossibleDate(year: year, month: month, day: day)
         }

@@ -44,6 +44,7 @@ public struct SocketLimits: Sendable {
 public final class SocketServer: Sendable {
     public let path: String
     private let channel: any Channel
+    private let inFlight: InFlightRequests
 
     public static func start(
         path: String, group: any EventLoopGroup, methods: MethodTable, access: @escaping @Sendable () -> AccessControl,
@@ -60,6 +61,7 @@ public final class SocketServer: Sendable {
             unlink(path)
         }
         let connections = ConnectionCounter()
+        let inFlight = InFlightRequests()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -80,22 +82,27 @@ public final class SocketServer: Sendable {
                 channel.closeFuture.whenComplete { _ in connections.release() }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: limits.maxRequestBytes)))
-                    try channel.pipeline.syncOperations.addHandler(RPCConnectionHandler(methods: methods, access: access, limits: limits, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(RPCConnectionHandler(methods: methods, access: access, limits: limits, inFlight: inFlight, logger: logger))
                 }
             }
         let channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
         chmod(path, 0o660)
-        return SocketServer(path: path, channel: channel)
+        return SocketServer(path: path, channel: channel, inFlight: inFlight)
     }
 
-    private init(path: String, channel: any Channel) {
+    private init(path: String, channel: any Channel, inFlight: InFlightRequests) {
         self.path = path
         self.channel = channel
+        self.inFlight = inFlight
     }
 
+    /// Stops accepting connections, then waits until every request already read has its answer
+    /// written: the event loops are shut down right after, and would otherwise cut off the answer
+    /// to a `shutdown` request, or to anything still running when SIGTERM came.
     public func close() async {
         try? await channel.close()
         unlink(path)
+        await inFlight.drained()
     }
 
     static func isListening(_ path: String) -> Bool {
@@ -167,6 +174,35 @@ final class ConnectionCounter: Sendable {
 }
 
 /// A connection beyond `socket.maxConnections`: one error line, then closed.
+/// Requests read but not yet answered, over all connections.
+final class InFlightRequests: Sendable {
+    private let state = NIOLockedValueBox((count: 0, waiters: [CheckedContinuation<Void, Never>]()))
+
+    func begin() { state.withLockedValue { $0.count += 1 } }
+
+    func end() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.count -= 1
+            guard state.count == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once no request is waiting for its answer.
+    func drained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLockedValue { state -> Bool in
+                if state.count == 0 { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+}
+
 final class RefuseConnectionHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -255,6 +291,7 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private let methods: MethodTable
     private let access: @Sendable () -> AccessControl
     private let limits: SocketLimits
+    private let inFlight: InFlightRequests
     private let logger: Logger
     /// Event-loop confined: the chain of answers still to write, and the peer.
     private var tail: EventLoopFuture<Void>?
@@ -275,7 +312,8 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Requests whose turn has come while the client had not yet taken the earlier answers.
     private var waitingForWritable: [EventLoopPromise<Void>] = []
 
-    init(methods: MethodTable, access: @escaping @Sendable () -> AccessControl, limits: SocketLimits, logger: Logger) {
+    init(methods: MethodTable, access: @escaping @Sendable () -> AccessControl, limits: SocketLimits, inFlight: InFlightRequests, logger: Logger) {
+        self.inFlight = inFlight
         self.methods = methods
         self.access = access
         self.limits = limits
@@ -340,6 +378,7 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func enqueue(_ bytes: [UInt8], context: ChannelHandlerContext) {
         pending += 1
         pendingBytes += bytes.count
+        inFlight.begin()
         updateReading(context: context)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
@@ -374,6 +413,9 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             handler.updateReading(context: context)
             if handler.inputClosed, handler.pending == 0, handler.closeCallbacks.isEmpty { context.close(promise: nil) }
         }
+        // On every outcome, a failed link of the chain included: shutdown waits for this count.
+        let inFlight = inFlight
+        tail?.whenComplete { _ in inFlight.end() }
     }
 
     /// Succeeds once the client has taken enough of the earlier answers (below the high-water

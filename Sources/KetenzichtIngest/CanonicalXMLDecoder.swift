@@ -166,7 +166,9 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
     }
 
     static func fatalMessage(_ message: String) -> String {
-        let known = message.hasPrefix("DOCTYPE") || message.hasPrefix("entity references") || message.hasPrefix("read error")
+        // The reader's own refusals say what they are; anything else is libxml2 on broken XML.
+        let own = ["DOCTYPE", "entity references", "read error", "not UTF-8", "too long", "too deep", "truncated"]
+        let known = own.contains { message.hasPrefix($0) }
         return (known ? message : "not well-formed XML: " + SchemaMessage.redactDigits(message)) + "; reading stopped here"
     }
 }
@@ -197,6 +199,7 @@ struct XMLEventFields: EventFieldSource {
         guard let value = Self.parseNumber(text) else {
             throw FieldProblem(field: displayName(of: key), "not a number: \"\(EventAssembler.clip(text))\"")
         }
+        guard value.isFinite else { throw FieldProblem(field: displayName(of: key), "number out of range") }
         return value
     }
 
@@ -230,6 +233,7 @@ struct XMLEventFields: EventFieldSource {
             guard let value = Self.parseNumber(text) else {
                 throw FieldProblem(field: key + "." + domain, "not a number: \"\(EventAssembler.clip(text))\"")
             }
+            guard value.isFinite else { throw FieldProblem(field: key + "." + domain, "number out of range") }
             scores.append((domain, value))
         }
         return scores
@@ -296,8 +300,8 @@ struct SchemaMessage {
         if attributeName == nil, let name = Self.quoted(in: message, after: "attribute '"), message.hasSuffix("is required but missing") {
             attributeName = name
             message = "missing"
-        } else if message.hasPrefix("missing child element(s). Expected is ( "), let name = message.split(separator: " ").dropFirst(5).first {
-            elementName = String(name)
+        } else if let expected = Self.between(message, "missing child element(s). Expected is ( ", " )"), !expected.contains(",") {
+            elementName = expected
             message = "missing"
         }
         var field: String?
@@ -312,6 +316,14 @@ struct SchemaMessage {
             message = "a BSN is 9 digits (the value is not repeated here)"
         }
         problem = FieldProblem(field: field, Self.redactDigits(message))
+    }
+
+    /// The text between `prefix` at the start of `text` and the next `suffix`.
+    static func between(_ text: String, _ prefix: String, _ suffix: String) -> String? {
+        guard text.hasPrefix(prefix) else { return nil }
+        let rest = text.dropFirst(prefix.count)
+        guard let end = rest.firstRange(of: suffix) else { return nil }
+        return String(rest[..<end.lowerBound])
     }
 
     static func quoted(in text: String, after prefix: String) -> String? {

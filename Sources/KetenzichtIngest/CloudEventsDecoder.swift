@@ -60,10 +60,14 @@ private struct Run {
     var nextProgress = CloudEventsDecoder.progressInterval
     /// The buffer is a file mapping whose pages are managed as the scan moves (`MappedFile.advance`).
     var isMapped = false
+    /// Where the pages let go of so far end; moved back to the start of a record that was read
+    /// again after its first pages had been let go of.
+    var releasedTo = 0
     let strings = StringCache()
     /// Batch mode counts lines lazily, only up to the offsets it needs to name.
     var countedTo = 0
     var countedLine = 1
+    var countedLineStart = 0
 
     init(decoder: CloudEventsDecoder, buffer: UnsafeBufferPointer<UInt8>, origin: String, progress: DecodeProgress?) {
         self.decoder = decoder
@@ -76,6 +80,13 @@ private struct Run {
     }
 
     mutating func decode(sink: (DecodeRecord) -> Void) {
+        if let problem = InputFormat.notUTF8(prefix: UnsafeBufferPointer(start: base, count: min(count, 4))) {
+            // Read as UTF-8, every line would fail on a NUL byte and none would say why.
+            let location = InputLocation(origin: origin)
+            sink(DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: nil, field: nil, message: problem), raw: nil)))
+            progress?(count, count)
+            return
+        }
         var start = 0
         if count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { start = 3 }
         scanner.reset(position: start, end: count)
@@ -93,7 +104,7 @@ private struct Run {
         if offset >= nextProgress {
             progress?(offset, count)
             nextProgress = offset + CloudEventsDecoder.progressInterval
-            if isMapped { MappedFile.advance(base, count: count, to: offset) }
+            if isMapped { MappedFile.advance(base, count: count, to: offset, releasedTo: &releasedTo) }
         }
     }
 
@@ -103,17 +114,29 @@ private struct Run {
         var lineStart = start
         var line = 1
         while lineStart < count {
-            let lineEnd: Int
-            if let newline = memchr(base + lineStart, 0x0A, count - lineStart) {
-                lineEnd = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
-            } else {
-                lineEnd = count
-            }
+            let lineEnd = self.lineEnd(from: lineStart)
             decodeLine(start: lineStart, end: lineEnd, line: line, sink: sink)
+            releasedTo = min(releasedTo, lineStart)
             lineStart = lineEnd + 1
             line += 1
             reportProgress(lineStart)
         }
+    }
+
+    /// The offset of the newline ending the line that starts at `start`, or `count`. In a file
+    /// mapping the search goes a window at a time and lets go of the pages behind it, so that a
+    /// line of a gigabyte (which `decodeLine` refuses unread) is passed over in flat memory.
+    mutating func lineEnd(from start: Int) -> Int {
+        var position = start
+        while position < count {
+            let length = isMapped ? min(count - position, MappedFile.window) : count - position
+            if let newline = memchr(base + position, 0x0A, length) {
+                return base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+            }
+            position += length
+            if isMapped { MappedFile.advance(base, count: count, to: position, releasedTo: &releasedTo) }
+        }
+        return count
     }
 
     mutating func decodeLine(start: Int, end: Int, line: Int, sink: (DecodeRecord) -> Void) {
@@ -153,9 +176,8 @@ private struct Run {
         }
         while true {
             let elementStart = scanner.position
-            let line = lineNumber(at: elementStart)
+            let (line, lineStart) = locate(elementStart)
             let location = InputLocation(origin: origin, line: line)
-            let lineStart = lineStartOffset(of: elementStart)
             let limit = count - elementStart > decoder.maxLineBytes ? elementStart + decoder.maxLineBytes : count
             scanner.reset(position: elementStart, end: limit)
             do throws(JSONSyntaxError) {
@@ -174,21 +196,27 @@ private struct Run {
                 if error.offset >= limit, limit < count {
                     // Too long, not broken: step over it so that the elements after it still count.
                     scanner.reset(position: elementStart, end: count)
-                    let skipped = (try? scanner.skipStructurally()) != nil
+                    let (base, count, isMapped) = (self.base, self.count, self.isMapped)
+                    var releasedTo = self.releasedTo
+                    let skipped = (try? scanner.skipStructurally(passing: { offset in
+                        if isMapped { MappedFile.advance(base, count: count, to: offset, releasedTo: &releasedTo) }
+                    })) != nil
+                    self.releasedTo = releasedTo
                     let message = "batch array element is longer than the limit of \(decoder.maxLineBytes) bytes; not decoded"
                     fail(location, nil, nil, message, rawStart: elementStart, rawEnd: skipped ? scanner.position : count, sink: sink)
                     if !skipped { return }
                 } else {
-                    let message = malformed(error.message, at: error.offset, lineStart: lineStart, line: line)
+                    let message = malformed(error.message, at: error.offset, from: elementStart, lineStart: lineStart, line: line)
                         + "; the rest of the batch array cannot be read"
                     return fail(location, error, nil, message, rawStart: elementStart, rawEnd: count, sink: sink)
                 }
             }
+            releasedTo = min(releasedTo, elementStart)
             scanner.end = count
             scanner.skipWhitespace()
             reportProgress(scanner.position)
             guard !scanner.atEnd else {
-                let issueLine = lineNumber(at: scanner.position)
+                let issueLine = locate(scanner.position).line
                 let message = "malformed JSON (line \(issueLine)): unexpected end of input inside the batch array (truncated?)"
                 return fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: count, sink: sink)
             }
@@ -197,8 +225,8 @@ private struct Run {
                 scanner.position += 1
                 scanner.skipWhitespace()
                 if !scanner.atEnd, scanner.peek == UInt8(ascii: "]") {
-                    let issueLine = lineNumber(at: scanner.position)
-                    let message = malformed("trailing ',' before the batch array's closing ']'", at: scanner.position, lineStart: lineStartOffset(of: scanner.position), line: issueLine)
+                    let (issueLine, issueLineStart) = locate(scanner.position)
+                    let message = malformed("trailing ',' before the batch array's closing ']'", at: scanner.position, lineStart: issueLineStart, line: issueLine)
                     fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: scanner.position + 1, sink: sink)
                     scanner.position += 1
                     return checkAfterArray(sink: sink)
@@ -207,8 +235,8 @@ private struct Run {
                 scanner.position += 1
                 return checkAfterArray(sink: sink)
             default:
-                let issueLine = lineNumber(at: scanner.position)
-                let message = malformed("expected ',' or ']' after a batch array element, found \(scanner.foundDescription())", at: scanner.position, lineStart: lineStartOffset(of: scanner.position), line: issueLine)
+                let (issueLine, issueLineStart) = locate(scanner.position)
+                let message = malformed("expected ',' or ']' after a batch array element, found \(scanner.foundDescription())", at: scanner.position, lineStart: issueLineStart, line: issueLine)
                     + "; the rest of the batch array cannot be read"
                 return fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: count, sink: sink)
             }
@@ -219,42 +247,48 @@ private struct Run {
         scanner.end = count
         scanner.skipWhitespace()
         guard !scanner.atEnd else { return }
-        let issueLine = lineNumber(at: scanner.position)
-        let message = malformed("unexpected \(scanner.foundDescription()) after the batch array's closing ']'", at: scanner.position, lineStart: lineStartOffset(of: scanner.position), line: issueLine)
+        let (issueLine, issueLineStart) = locate(scanner.position)
+        let message = malformed("unexpected \(scanner.foundDescription()) after the batch array's closing ']'", at: scanner.position, lineStart: issueLineStart, line: issueLine)
         fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: count, sink: sink)
     }
 
-    /// The 1-based line of `offset`; offsets must not go backwards between calls.
-    mutating func lineNumber(at offset: Int) -> Int {
+    /// The 1-based line of `offset` and the offset where that line starts; offsets must not go
+    /// backwards between calls. Only the bytes since the previous call are read (a window at a
+    /// time in a file mapping), so a batch on one line of a gigabyte costs one pass, not one per element.
+    mutating func locate(_ offset: Int) -> (line: Int, lineStart: Int) {
         var position = countedTo
-        while position < offset, let newline = memchr(base + position, 0x0A, offset - position) {
-            countedLine += 1
-            position = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+        // Counting reads again what a skipped element already passed: let go of it again too.
+        releasedTo = min(releasedTo, position)
+        while position < offset {
+            let length = isMapped ? min(offset - position, MappedFile.window) : offset - position
+            if let newline = memchr(base + position, 0x0A, length) {
+                countedLine += 1
+                position = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+                countedLineStart = position
+            } else {
+                position += length
+                if isMapped { MappedFile.advance(base, count: count, to: position, releasedTo: &releasedTo) }
+            }
         }
-        countedTo = offset
-        return countedLine
-    }
-
-    func lineStartOffset(of offset: Int) -> Int {
-        var position = offset
-        while position > 0, base[position - 1] != 0x0A { position -= 1 }
-        return position
+        countedTo = max(countedTo, offset)
+        return (countedLine, countedLineStart)
     }
 
     // MARK: - One event
 
     /// "malformed JSON (column 12): …", or with the line too when the error is not on the line
-    /// where the event starts (a pretty-printed batch).
-    func malformed(_ message: String, at offset: Int, lineStart: Int, line: Int) -> String {
+    /// where the event starts (a pretty-printed batch). The event starts at `from` (by default
+    /// its line's start), on `line`, which starts at `lineStart`; only the bytes from the event's
+    /// start to the error are read, however long the line before it.
+    func malformed(_ message: String, at offset: Int, from: Int? = nil, lineStart: Int, line: Int) -> String {
         var errorLineStart = lineStart
         var errorLine = line
-        var position = lineStart
-        while position < offset, position < count {
-            if base[position] == 0x0A {
-                errorLine += 1
-                errorLineStart = position + 1
-            }
-            position += 1
+        var position = from ?? lineStart
+        let end = min(offset, count)
+        while position < end, let newline = memchr(base + position, 0x0A, end - position) {
+            errorLine += 1
+            errorLineStart = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+            position = errorLineStart
         }
         let column = offset - errorLineStart + 1
         let place = errorLine == line ? "column \(column)" : "line \(errorLine), column \(column)"
@@ -296,7 +330,7 @@ private struct Run {
     mutating func finishEvent(location: InputLocation, lineStart: Int, rawStart: Int, rawEnd: Int, sink: (DecodeRecord) -> Void) {
         let envelope = EnvelopeMembers(scanner.envelope, base: base)
         if let error = scanner.contentError {
-            let message = malformed(error.message, at: error.offset, lineStart: lineStart, line: location.line ?? 1)
+            let message = malformed(error.message, at: error.offset, from: rawStart, lineStart: lineStart, line: location.line ?? 1)
             return fail(location, error, nil, message, rawStart: rawStart, rawEnd: rawEnd, sink: sink)
         }
         var identity: EventIdentity?
@@ -581,7 +615,8 @@ enum MappedFile {
         }
         defer { munmap(address, size) }
         _ = madvise(address, size, MADV_SEQUENTIAL)
-        advance(UnsafePointer(address.assumingMemoryBound(to: UInt8.self)), count: size, to: 0)
+        var releasedTo = 0
+        advance(UnsafePointer(address.assumingMemoryBound(to: UInt8.self)), count: size, to: 0, releasedTo: &releasedTo)
         return body(UnsafeBufferPointer(start: address.assumingMemoryBound(to: UInt8.self), count: size))
     }
 
@@ -590,8 +625,11 @@ enum MappedFile {
     /// Called as the scan passes `offset`: maps the next window in one call instead of one page
     /// fault at a time, and unmaps what lies well behind so that resident memory stays flat
     /// however large the file. Unmapped pages are re-read from the page cache if a failure
-    /// report looks back at them, so this only ever costs time, never correctness.
-    static func advance(_ base: UnsafePointer<UInt8>, count: Int, to offset: Int) {
+    /// report looks back at them, so this only ever costs time, never correctness. Only the
+    /// range from `releasedTo` (where the previous call stopped, or the start of a record read
+    /// again since) is unmapped: unmapping from the start every time costs more the further
+    /// the scan has come.
+    static func advance(_ base: UnsafePointer<UInt8>, count: Int, to offset: Int, releasedTo: inout Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = offset / page * page
         let length = min(window, count - start)
@@ -600,8 +638,10 @@ enum MappedFile {
             _ = madvise(UnsafeMutableRawPointer(mutating: base + start), length, 22)
         }
         let behind = (offset - window) / page * page
-        if behind > 0 {
-            _ = madvise(UnsafeMutableRawPointer(mutating: base), behind, MADV_DONTNEED)
+        let from = releasedTo / page * page
+        if behind > from {
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + from), behind - from, MADV_DONTNEED)
+            releasedTo = behind
         }
     }
 }

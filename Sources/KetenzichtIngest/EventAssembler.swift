@@ -71,7 +71,8 @@ public struct EventAssembler: Sendable {
             guard value.utf8.count <= Self.maxTextLength else {
                 throw FieldProblem(field: fields.displayName(of: key), "longer than \(Self.maxTextLength) bytes")
             }
-            return value
+            // Free text is kept as written, so a BSN typed into a reason would reach the store.
+            return redactingBSNs(value)
         }
         switch type {
         case .partyRegistered:
@@ -165,7 +166,7 @@ public struct EventAssembler: Sendable {
             throw FieldProblem(field: fields.displayName(of: "bsn"), "give either case or bsn, not both")
         case (let caseID?, nil):
             let id = try Self.identifier(caseID, field: fields.displayName(of: "case"))
-            guard !Pseudonymizer.looksLikeBSN(id) else {
+            guard !Pseudonymizer.looksLikeWrittenBSN(id) else {
                 throw FieldProblem(field: fields.displayName(of: "case"), "looks like a BSN (9 digits); send it as bsn so that it is pseudonymised")
             }
             return id

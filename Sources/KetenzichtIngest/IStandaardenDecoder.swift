@@ -595,13 +595,14 @@ public struct IStandaardenDecoder: EventDecoder, Sendable {
         return Fault(line: issue.line, field: field, message: IStandaardenSchemaMessage.clean(issue.message, elementName: named))
     }
 
-    /// The product without free text, for the quarantine: codes, numbers and dates only.
+    /// The product without free text, for the quarantine: codes, numbers and dates only. A
+    /// verwijzer's `Naam` goes too: for a zelfverwijzer (type 06) it is the client's own name.
     static func skeleton(_ product: XMLElement) -> String {
         func strip(_ element: XMLElement) -> XMLElement {
             var copy = element
             copy.issues = []
             if copy.value.isEmpty { copy.text = "" }
-            copy.children = copy.children.filter { $0.localName != "Commentaar" }.map(strip)
+            copy.children = copy.children.filter { $0.localName != "Commentaar" && $0.localName != "Naam" }.map(strip)
             return copy
         }
         return strip(product).xml
@@ -1076,19 +1077,22 @@ extension XMLElement {
         return current
     }
 
-    /// The first element in document order with this name (and line, when one matches).
+    /// The element with this name that starts on `line`; else the last one starting before it
+    /// (libxml2 reports a missing child at the end tag, lines after the start); else the first.
     func find(localName: String, line: Int?) -> XMLElement? {
         var firstByName: XMLElement?
+        var lastBefore: XMLElement?
         var stack = [self]
         while !stack.isEmpty {
             let element = stack.removeFirst()
             if element.localName == localName {
                 if line == nil || element.line == line { return element }
                 if firstByName == nil { firstByName = element }
+                if let line, element.line < line { lastBefore = element }
             }
             stack.insert(contentsOf: element.children, at: 0)
         }
-        return firstByName
+        return lastBefore ?? firstByName
     }
 
     /// `Client/StopProducten/StopProduct[2]/Einddatum`: the path from this element down to
@@ -1115,9 +1119,16 @@ extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
 }
 
+extension IStandaardenDecoder {
+    func protectingBSNs(_ text: String) -> String {
+        KetenzichtIngest.protectingBSNs(text, with: assembler.pseudonymizer)
+    }
+}
+
 /// Runs of exactly nine digits that pass the elfproef could be a BSN a sender used as its own
-/// reference; they never reach an id in clear.
-func protectingBSNs(_ text: String) -> String {
+/// reference; they never reach an id in clear, nor as an unkeyed hash, which anyone could reverse
+/// by hashing the hundred million candidates: as `bsn-` and the keyed digest of a pseudonym.
+func protectingBSNs(_ text: String, with pseudonymizer: Pseudonymizer) -> String {
     let bytes = Array(text.utf8)
     guard bytes.count >= 9 else { return text }
     var out = ""
@@ -1129,7 +1140,7 @@ func protectingBSNs(_ text: String) -> String {
             while end < bytes.count, bytes[end] >= 0x30, bytes[end] <= 0x39 { end += 1 }
             let run = String(decoding: bytes[index..<end], as: UTF8.self)
             if end - index == 9, Pseudonymizer.passesElfproef(run) {
-                out += "bsn-" + String(Event.fingerprint(of: "istandaarden-reference:" + run), radix: 16)
+                out += "bsn-" + pseudonymizer.keyedDigest(of: run)
                 changed = true
             } else {
                 out += run

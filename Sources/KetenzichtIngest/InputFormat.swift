@@ -13,6 +13,7 @@ public enum InputFormat: String, Sendable, CaseIterable {
     /// iStandaarden messages name their namespace.
     public static func detect(prefix: some Collection<UInt8>) throws(FieldProblem) -> InputFormat {
         var bytes = Array(prefix.prefix(4096))
+        if let problem = notUTF8(prefix: bytes.prefix(4)) { throw FieldProblem(field: nil, problem) }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         guard let first = bytes.first(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
             throw FieldProblem(field: nil, "empty input: nothing to detect a format from")
@@ -25,13 +26,30 @@ public enum InputFormat: String, Sendable, CaseIterable {
             if text.contains("urn:ketenzicht:exchange:1") { return .xml }
             if text.contains("istandaarden.nl/ijw/") { return .ijw }
             if text.contains("istandaarden.nl/iwmo/") { return .iwmo }
+            // A long DTD can push the root's namespace past the bytes looked at; canonical XML is
+            // as good as any XML reader to refuse the DOCTYPE, and says so with its line.
+            if text.contains("<!DOCTYPE") { return .xml }
             throw FieldProblem(field: nil, "XML in neither the namespace urn:ketenzicht:exchange:1 nor an iStandaarden (iJw/iWmo) one; give --format xml to read it as canonical XML anyway")
         default:
-            if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
-                throw FieldProblem(field: nil, "UTF-16 input; convert it to UTF-8")
-            }
             throw FieldProblem(field: nil, "unrecognised input: neither JSON (CloudEvents) nor XML")
         }
+    }
+
+    /// Why input starting with these (at least four) bytes is not UTF-8, or nil. Every format
+    /// here is UTF-8; UTF-16 and UTF-32 give themselves away by a byte order mark or by the NUL
+    /// bytes around the first `{`, `[` or `<`, and would otherwise fail line by line on those NULs.
+    public static func notUTF8(prefix: some Collection<UInt8>) -> String? {
+        let bytes = Array(prefix.prefix(4))
+        if bytes.starts(with: [0x00, 0x00, 0xFE, 0xFF]) || bytes.starts(with: [0xFF, 0xFE, 0x00, 0x00]) {
+            return "UTF-32 input; convert it to UTF-8"
+        }
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            return "UTF-16 input (with a byte order mark); convert it to UTF-8"
+        }
+        if bytes.count >= 2, bytes[0] == 0 || bytes[1] == 0 {
+            return "UTF-16 or UTF-32 input (NUL bytes at the start, no byte order mark); convert it to UTF-8"
+        }
+        return nil
     }
 
     /// Detects the format of a file from its first 4 KiB; of a directory, from its first file
@@ -53,28 +71,40 @@ public enum InputFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// BSN-shaped digits (a run of exactly nine) replaced by `*********`, for anything refused input
-/// that is kept or printed. A raw BSN must never reach disk or a log (SPEC §4).
+/// BSN-shaped digits replaced by `*`, for anything from refused input that is kept or printed: a
+/// run of exactly nine digits, or nine digits grouped as people write them, 3-3-3, 4-2-3 or 3-2-4
+/// with single spaces, dots or hyphens (`111 222 333`, `1112.22.333`). A raw BSN must never reach
+/// disk or a log (SPEC §4). Dates and AGB codes (eight digits) are left alone.
 public func redactingBSNs(_ text: String) -> String {
-    var output = [UInt8]()
+    let writtenBSNShapes: Set<[Int]> = [[3, 3, 3], [4, 2, 3], [3, 2, 4]]
     let bytes = Array(text.utf8)
-    output.reserveCapacity(bytes.count)
+    var output = bytes
+    var changed = false
+    func isDigit(_ index: Int) -> Bool { index < bytes.count && bytes[index] >= 0x30 && bytes[index] <= 0x39 }
+    func isSeparator(_ index: Int) -> Bool { index < bytes.count && (bytes[index] == 0x20 || bytes[index] == 0x2E || bytes[index] == 0x2D) }
+    func redact(_ range: Range<Int>) {
+        for index in range where isDigit(index) { output[index] = UInt8(ascii: "*") }
+        changed = true
+    }
     var index = 0
     while index < bytes.count {
-        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
-        if isDigit(bytes[index]) {
-            var end = index
-            while end < bytes.count, isDigit(bytes[end]) { end += 1 }
-            if end - index == 9 {
-                output.append(contentsOf: Array(repeating: UInt8(ascii: "*"), count: 9))
-            } else {
-                output.append(contentsOf: bytes[index..<end])
-            }
-            index = end
-        } else {
-            output.append(bytes[index])
+        guard isDigit(index), index == 0 || !isDigit(index - 1) else {
             index += 1
+            continue
         }
+        // A chain of digit groups, each joined to the next by one separator.
+        var groups: [Range<Int>] = []
+        var position = index
+        while true {
+            var end = position
+            while isDigit(end) { end += 1 }
+            groups.append(position..<end)
+            guard isSeparator(end), isDigit(end + 1) else { break }
+            position = end + 1
+        }
+        if writtenBSNShapes.contains(groups.map(\.count)) { redact(index..<groups.last!.upperBound) }
+        for group in groups where group.count == 9 { redact(group) }
+        index = groups.last!.upperBound
     }
-    return String(decoding: output, as: UTF8.self)
+    return changed ? String(decoding: output, as: UTF8.self) : text
 }

@@ -265,14 +265,20 @@ struct JSONScanner {
                 escaped = true
                 try scanEscape()
             } else if byte < 0x20 {
-                noteContentError("control character U+\(hex4(UInt32(byte))) inside a string must be escaped", at: position)
+                // Only the first content error is kept: a megabyte of control characters must
+                // not build a million messages to discard.
+                if contentError == nil {
+                    noteContentError("control character U+\(hex4(UInt32(byte))) inside a string must be escaped", at: position)
+                }
                 position += 1
             } else if byte < 0x80 {
                 position += 1
             } else {
                 let length = Self.utf8SequenceLength(base + position, end - position)
                 if length == 0 {
-                    noteContentError("invalid UTF-8 (byte 0x\(String(byte, radix: 16, uppercase: true)))", at: position)
+                    if contentError == nil {
+                        noteContentError("invalid UTF-8 (byte 0x\(String(byte, radix: 16, uppercase: true)))", at: position)
+                    }
                     position += 1
                 } else {
                     position += length
@@ -522,12 +528,23 @@ struct JSONScanner {
         try skipStructurally()
     }
 
-    /// Moves past the value starting at `position` by bracket counting (strings still scanned),
-    /// without checking its grammar. Used where a value must be stepped over but not judged.
-    mutating func skipStructurally() throws(JSONSyntaxError) {
+    /// How far `skipStructurally` goes between two reports to its `passing` callback: the
+    /// window in which the decoder maps a file ahead (`MappedFile.window`).
+    static let skipReportInterval = 4 << 20
+
+    /// Moves past the value starting at `position` by bracket counting, without checking its
+    /// grammar. Used where a value must be stepped over but not judged. `passing` hears every
+    /// few megabytes how far the skip got, so that a caller reading a memory-mapped file can let
+    /// go of the pages behind: a gigabyte-long value must not become a gigabyte of memory.
+    mutating func skipStructurally(passing: ((Int) -> Void)? = nil) throws(JSONSyntaxError) {
         var level = 0
+        var nextReport = position + Self.skipReportInterval
         repeat {
             guard position < end else { throw unexpectedEnd(inside: level > 0 ? "a nested value" : "a value") }
+            if position >= nextReport {
+                passing?(position)
+                nextReport = position + Self.skipReportInterval
+            }
             switch base[position] {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 level += 1
@@ -536,11 +553,32 @@ struct JSONScanner {
                 level -= 1
                 position += 1
             case UInt8(ascii: "\""):
-                _ = try scanString()
+                try skipString(passing: passing)
             default:
                 position += 1
             }
         } while level > 0
+    }
+
+    /// Moves past the string at `position` (on its opening quote) without validating it: memchr
+    /// to the next quote, which closes the string unless an odd run of backslashes escapes it.
+    private mutating func skipString(passing: ((Int) -> Void)?) throws(JSONSyntaxError) {
+        let opening = position
+        position += 1
+        while true {
+            let length = min(end - position, Self.skipReportInterval)
+            guard length > 0 else { throw unexpectedEnd(inside: "a string") }
+            guard let found = memchr(base + position, 0x22, length) else {
+                position += length
+                passing?(position)
+                continue
+            }
+            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var backslashes = 0
+            while quote - backslashes - 1 > opening, base[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+            position = quote + 1
+            if backslashes % 2 == 0 { return }
+        }
     }
 
     // MARK: - Materialising values

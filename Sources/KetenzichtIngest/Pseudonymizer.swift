@@ -22,8 +22,13 @@ public struct Pseudonymizer: Sendable {
             // Name the failure, not the number: the raw BSN must not reach logs or quarantine.
             throw FieldProblem(field: field, "BSN fails the elfproef (11-check)")
         }
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(bsn.utf8), using: SymmetricKey(data: keyBytes))
-        var hex = "p-"
+        return "p-" + keyedDigest(of: bsn)
+    }
+
+    /// The first 128 bits of HMAC-SHA256(key, text) in hex: what a pseudonym is made of.
+    public func keyedDigest(of text: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: SymmetricKey(data: keyBytes))
+        var hex = ""
         for byte in mac.prefix(16) {
             hex += String(byte >> 4, radix: 16) + String(byte & 0xf, radix: 16)
         }
@@ -32,6 +37,12 @@ public struct Pseudonymizer: Sendable {
 
     public static func looksLikeBSN(_ text: String) -> Bool {
         text.utf8.count == 9 && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// Nine digits, plain or written in groups as `redactingBSNs` recognises them (`111.222.333`).
+    public static func looksLikeWrittenBSN(_ text: String) -> Bool {
+        let redacted = redactingBSNs(text)
+        return redacted.contains("*") && redacted.allSatisfy { $0 == "*" || $0 == " " || $0 == "." || $0 == "-" }
     }
 
     /// The BSN elfproef: 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a multiple of 11 (and not 0).

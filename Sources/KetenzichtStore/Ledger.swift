@@ -212,7 +212,10 @@ public final class Ledger {
                 case .failure(let issue, let raw):
                     summary.report(issue)
                     // A warning is a note about input skipped on purpose (an iStandaarden retour message), not refused input.
-                    if issue.severity == .error { batch.quarantined.append(quarantineEntry(issue, raw: raw, receivedAt: receivedAt)) }
+                    if issue.severity == .error {
+                        let kept = raw.map { QuarantineText.minimised($0, format: resolved) }
+                        batch.quarantined.append(quarantineEntry(issue, raw: kept, receivedAt: receivedAt))
+                    }
                 case .event(let event):
                     let canonical = item.canonical!
                     let result = model.apply(event, fingerprint: item.fingerprint)
@@ -230,7 +233,8 @@ public final class Ledger {
                     case .duplicate:
                         summary.duplicates += 1
                     case .refused(let refusal):
-                        let issue = IngestIssue(location: record.location, event: event.identity, field: refusal.field, message: refusal.message)
+                        let field = Self.fieldName(refusal.field, format: resolved)
+                        let issue = IngestIssue(location: record.location, event: event.identity, field: field, message: refusal.message)
                         summary.report(issue)
                         batch.quarantined.append(quarantineEntry(issue, raw: canonical, receivedAt: receivedAt))
                     }
@@ -253,6 +257,18 @@ public final class Ledger {
         // also when this input brought no event for the store.
         try iStandaardenLinks?.sync()
         return summary
+    }
+
+    /// The model names fields as CloudEvents does (`data.to`, `time`); a canonical XML document
+    /// names them as it writes them (`@to`, `@time`, `dependsOn`).
+    static func fieldName(_ field: String?, format: InputFormat) -> String? {
+        guard format == .xml, let field else { return field }
+        switch field {
+        case "data.dependsOn": return "dependsOn"
+        case "type": return "element"
+        case "id", "source", "time": return "@" + field
+        default: return field.hasPrefix("data.") ? "@" + field.dropFirst(5) : field
+        }
     }
 
     private func append(_ canonical: String, to batch: inout EventStore.Batch) {

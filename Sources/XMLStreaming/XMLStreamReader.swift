@@ -240,7 +240,22 @@ public final class XMLStreamReader {
         if let reason = feeder.readError {
             return XMLIssue(kind: .fatal, message: "read error: \(reason)", line: parserLineNumber)
         }
-        return refusal ?? diagnostics.fatal
+        if let breach = feeder.breach {
+            return XMLIssue(kind: .fatal, message: breach, line: parserLineNumber)
+        }
+        if let refusal { return refusal }
+        return diagnostics.fatal.map(describingTruncation)
+    }
+
+    /// libxml2 words an input that simply stops in many ways ("Extra content at the end of the
+    /// document", "Specification mandates value for attribute …"), none of which says so. An error
+    /// on the last line of an input that does not end with the root's end tag is a truncation.
+    private func describingTruncation(_ issue: XMLIssue) -> XMLIssue {
+        guard feeder.reachedEnd, let line = issue.line, line >= feeder.lastContentLine,
+              let rootName = diagnostics.root?.pointee.name.map({ String(cString: $0) }),
+              !feeder.endsWithEndTag(of: rootName)
+        else { return issue }
+        return XMLIssue(kind: .fatal, message: "truncated: the input ends before the closing </\(rootName)>", line: line)
     }
 
     /// Recoverable errors not raised inside a child of the root (on the root itself, or text
@@ -413,12 +428,17 @@ private final class Diagnostics {
     private static let copiedMark = Int.max
 
     func record(_ error: UnsafeMutablePointer<xmlError>) {
-        let level = error.pointee.level
+        var level = error.pointee.level
         guard level == XML_ERR_ERROR || level == XML_ERR_FATAL else { return }
         let domain = error.pointee.domain
-        let message = error.pointee.message.map { cleanLibXML2Message($0) } ?? "unknown libxml2 error"
+        var message = error.pointee.message.map { cleanLibXML2Message($0) } ?? "unknown libxml2 error"
         let line = error.pointee.line > 0 ? Int(error.pointee.line) : nil
         let column = error.pointee.int2 > 0 ? Int(error.pointee.int2) : nil
+        if let limit = Self.limitMessage(for: message) {
+            // A parser limit stops the parse whatever level libxml2 gives it; say which limit.
+            message = limit
+            level = XML_ERR_FATAL
+        }
         if level == XML_ERR_FATAL {
             guard fatal == nil else { return }
             fatal = XMLIssue(kind: .fatal, message: message, line: line, column: column)
@@ -449,6 +469,14 @@ private final class Diagnostics {
         byElement[key, default: []].append(issue)
     }
 
+    /// libxml2's own limits (without XML_PARSE_HUGE) in words that do not send the reader after a
+    /// parser option they cannot set.
+    static func limitMessage(for message: String) -> String? {
+        if message.hasPrefix("Excessive depth in document") { return "too deep: elements nested more than 256 levels" }
+        if message.hasSuffix("huge text node") { return "too long: more than 10000000 bytes of text in one element" }
+        return nil
+    }
+
     func take(for node: UnsafeMutablePointer<xmlNode>) -> [XMLIssue] {
         let key = Int(bitPattern: node.pointee._private)
         guard key != 0, key != Self.copiedMark else { return [] }
@@ -468,6 +496,10 @@ private final class Diagnostics {
 /// per call: libxml2 then parses no further than the root's start tag, so the root is known
 /// before any child is parsed and every later error can be tagged on its element. Those bytes
 /// also pass a small scanner that refuses a DOCTYPE before libxml2 sees its internal subset.
+///
+/// Everything delivered is also checked for what libxml2 2.9 handles badly: input that is not
+/// ASCII-compatible (the DOCTYPE scanner reads bytes as ASCII) and markup so long that it can
+/// only be thousands of attributes, which libxml2 checks for duplicates pairwise.
 private final class ByteFeeder {
     private let fd: Int32
     private let bytes: [UInt8]
@@ -477,8 +509,22 @@ private final class ByteFeeder {
     private var prolog = PrologScanner()
     private(set) var doctypeLine: Int?
     private(set) var readError: String?
+    /// Why delivery stopped short of the end: the input is not UTF-8, or markup is too long.
+    private(set) var breach: String?
     /// A pathological prolog (megabytes of comments) is not trickled past this point.
     private static let trickleLimit = 65_536
+    /// The longest run from a `<` to the next `>`. A canonical event's start tag is a few
+    /// kilobytes at most; 64 KiB of attributes keep libxml2's pairwise duplicate check under a
+    /// second, where a few megabytes of them would stall it for minutes.
+    static let maxMarkupBytes = 65_536
+    /// Where the `<` of markup not yet closed by a `>` was delivered.
+    private var markupStart: Int?
+    private var firstBytes: [UInt8] = []
+    /// Read to the end: what libxml2 says next may be about a truncated input.
+    private(set) var reachedEnd = false
+    private var newlines = 0
+    /// The last bytes delivered, to see whether the input ends with the root's end tag.
+    private var tail: [UInt8] = []
 
     init(fd: Int32, totalBytes: Int) {
         self.fd = fd
@@ -497,7 +543,7 @@ private final class ByteFeeder {
     }
 
     func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int32 {
-        guard doctypeLine == nil, readError == nil else { return -1 }
+        guard doctypeLine == nil, readError == nil, breach == nil else { return -1 }
         let scanning = trickle && delivered < Self.trickleLimit
         let limit = scanning ? 1 : capacity
         var count: Int
@@ -519,8 +565,65 @@ private final class ByteFeeder {
             doctypeLine = prolog.line
             return -1
         }
+        if count == 0 { reachedEnd = true }
+        let chunk = UnsafeBufferPointer(start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: count)
+        if let problem = inspect(chunk) {
+            breach = problem
+            return -1
+        }
         delivered += count
         return Int32(count)
+    }
+
+    /// Checks the next `chunk` (to be delivered at offset `delivered`) and keeps the line count
+    /// and tail; answers why it must not be delivered, or nil.
+    private func inspect(_ chunk: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return nil }
+        if firstBytes.count < 2 {
+            firstBytes += chunk.prefix(2 - firstBytes.count)
+            // UTF-16 and UTF-32 start with a byte order mark or put a NUL next to the first `<`.
+            if firstBytes.count == 2, firstBytes[0] == 0x00 || firstBytes[0] == 0xFE || firstBytes[0] == 0xFF || firstBytes[1] == 0x00 {
+                return "not UTF-8: the input starts like UTF-16 or UTF-32; convert it to UTF-8"
+            }
+        }
+        var position = 0
+        while position < chunk.count {
+            let byte: Int32 = markupStart == nil ? 0x3C : 0x3E
+            guard let found = memchr(base + position, byte, chunk.count - position) else {
+                if let start = markupStart, delivered + chunk.count - start > Self.maxMarkupBytes {
+                    return "too long: a tag of more than \(Self.maxMarkupBytes) bytes (no event needs one, and thousands of attributes would stall the parser)"
+                }
+                break
+            }
+            let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            markupStart = markupStart == nil ? delivered + offset : nil
+            position = offset + 1
+        }
+        position = 0
+        while position < chunk.count, let found = memchr(base + position, 0x0A, chunk.count - position) {
+            newlines += 1
+            position = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+        }
+        tail = Array((tail + chunk.suffix(256)).suffix(256))
+        return nil
+    }
+
+    /// The line of the last byte that is not whitespace.
+    var lastContentLine: Int {
+        let trailing = tail.reversed().prefix { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        return newlines + 1 - trailing.filter { $0 == 0x0A }.count
+    }
+
+    /// Whether the input ends with `</name>` or `</prefix:name>` (and whitespace).
+    func endsWithEndTag(of name: String) -> Bool {
+        var text = Substring(String(decoding: tail, as: UTF8.self))
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        guard text.hasSuffix(">") else { return false }
+        text.removeLast()
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        guard text.hasSuffix(name) else { return false }
+        text.removeLast(name.count)
+        return text.hasSuffix("</") || (text.hasSuffix(":") && text.contains("</"))
     }
 }
 

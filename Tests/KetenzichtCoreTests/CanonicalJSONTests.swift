@@ -16,6 +16,13 @@ import Testing
         #expect(String(decoding: plain, as: UTF8.self) == #""r-77 é""#)
     }
 
+    /// SPEC §5: an infinite value is the string "Infinity", an undefined one null; a bare
+    /// `inf` or `nan` would make the whole answer unreadable JSON.
+    @Test func answersNeverHoldBareInfinityOrNaN() {
+        let answer = JSONValue.object(["wait": .number(Double.infinity), "down": .number(-Double.infinity), "none": .number(Double.nan), "days": .number(2.5)])
+        #expect(answer.serialized == #"{"days":2.5,"down":"-Infinity","none":null,"wait":"Infinity"}"#)
+    }
+
     @Test func fingerprintsDifferWithContent() {
         let one = Fixture.step(.completed, "r-1", day: 1, note: "ok")
         var two = one

@@ -171,7 +171,7 @@ import Testing
 
     @Test func refusesUnknownDomains() {
         var model = ChainModel()
-        #expect(refusal(model.apply(Fixture.party("x", "astrologie")))?.field == "domain")
+        #expect(refusal(model.apply(Fixture.party("x", "astrologie")))?.field == "data.domain")
     }
 
     @Test func latestRegistrationWins() {

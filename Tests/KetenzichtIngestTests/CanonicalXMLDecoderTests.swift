@@ -159,10 +159,9 @@ struct CanonicalXMLDecoderTests {
         let records = decode(cut)
         #expect(records.compactMap(\.event).map(\.identity.id) == ["a-1", "a-2"])
         #expect(records.count == 3)
-        let message = records[2].issue?.message ?? ""
-        #expect(message.hasPrefix("not well-formed XML: ") && message.hasSuffix("; reading stopped here"))
-        // The cut falls inside an attribute value of the third event.
-        #expect(message.contains("AttValue:"), "\(message)")
+        // The cut falls inside an attribute value of the third event; libxml2 only says
+        // "AttValue: ' expected", the reader sees that the input simply stops.
+        #expect(records[2].issue?.message == "truncated: the input ends before the closing </exchanges>; reading stopped here")
         #expect(records[2].location.line == 5)
     }
 

@@ -139,8 +139,7 @@ import Testing
         chmod(workspace.socket, 0o666)
         // The CLI client is the simplest peer: run a copy nobody can execute, as nobody.
         let client = workspace.path + "/ketenzicht-client"
-        try FileManager.default.copyItem(atPath: Harness.binary, toPath: client)
-        chmod(client, 0o755)
+        try Harness.copyClosingOnExec(Harness.binary, to: client, mode: 0o755)
         func asNobody(_ request: String) -> String {
             Harness.output(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", client] + request.split(separator: " ").map(String.init))
         }

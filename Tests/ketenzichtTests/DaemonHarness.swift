@@ -64,6 +64,25 @@ enum Harness {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Copies a file through descriptors closed on exec. `FileManager.copyItem`'s are not: a child
+    /// that another test spawns during the copy keeps the copy open for writing for as long as
+    /// it runs, and executing the copy then fails with "Text file busy".
+    static func copyClosingOnExec(_ source: String, to destination: String, mode: mode_t) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw CocoaError(.fileReadNoSuchFile) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard output >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            guard count > 0, buffer.withUnsafeBytes({ write(output, $0.baseAddress, count) }) == count else { throw CocoaError(.fileWriteUnknown) }
+        }
+        fchmod(output, mode)
+    }
+
     /// The code of a JSON-RPC error answer, nil for a result or no answer.
     static func errorCode(_ response: [String: Any]?) -> Int? {
         (response?["error"] as? [String: Any])?["code"] as? Int

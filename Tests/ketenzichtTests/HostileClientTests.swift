@@ -181,8 +181,7 @@ import Testing
         chmod(workspace.path + "/run", 0o755)
         chmod(workspace.socket, 0o666)
         let client = workspace.path + "/ketenzicht-client"
-        try FileManager.default.copyItem(atPath: Harness.binary, toPath: client)
-        chmod(client, 0o755)
+        try Harness.copyClosingOnExec(Harness.binary, to: client, mode: 0o755)
         let answer = Harness.output(
             Harness.which("setpriv")!,
             ["--reuid=65534", "--regid=65534", "--clear-groups", client, "bottlenecks", "--socket", workspace.socket, "--json"])

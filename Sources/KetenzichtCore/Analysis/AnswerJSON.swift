@@ -32,7 +32,16 @@ public indirect enum JSONValue: Sendable, Equatable {
         switch self {
         case .null: bytes.append(contentsOf: "null".utf8)
         case .bool(let value): bytes.append(contentsOf: (value ? "true" : "false").utf8)
-        case .number(let value): bytes.append(contentsOf: Self.format(value).utf8)
+        case .number(let value):
+            // `.number(x)` with a non-optional Double is the case, not the factory above, so an
+            // infinite or undefined value can still get here; JSON has no literal for either.
+            if value.isNaN {
+                bytes.append(contentsOf: "null".utf8)
+            } else if value.isInfinite {
+                bytes.append(contentsOf: (value > 0 ? "\"Infinity\"" : "\"-Infinity\"").utf8)
+            } else {
+                bytes.append(contentsOf: Self.format(value).utf8)
+            }
         case .string(let value): CanonicalJSONWriter.appendString(value, to: &bytes)
         case .array(let values):
             bytes.append(UInt8(ascii: "["))
