@@ -55,9 +55,18 @@ public final class Ledger {
         self.settings = settings
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         lock = try StateLock(directory: stateDirectory)
-        let pseudonymizer = try Pseudonymizer.loadOrCreateKey(at: settings.keyFile ?? stateDirectory + "/pseudonym.key")
-        assembler = EventAssembler(pseudonymizer: pseudonymizer, lifeDomains: Set(settings.catalog.lifeDomainCarriers.keys))
         store = try EventStore(path: stateDirectory + "/events.sqlite")
+        let keyPath = settings.keyFile ?? stateDirectory + "/pseudonym.key"
+        // A key is made only for a store without events. Creating one silently beside stored
+        // pseudonyms would split every case whose BSN arrives again into a second case.
+        if access(keyPath, F_OK) != 0, errno == ENOENT, let stored = try? store.counts().events, stored > 0 {
+            throw LedgerError(
+                "the pseudonymisation key \(keyPath) is missing, but the store holds \(stored) events pseudonymised with it: "
+                    + "restore the key from its backup. Only if no event ever carried a BSN, or splitting those cases is accepted, "
+                    + "create a new key deliberately: (umask 077; head -c 32 /dev/urandom > \(keyPath))")
+        }
+        let pseudonymizer = try Pseudonymizer.loadOrCreateKey(at: keyPath)
+        assembler = EventAssembler(pseudonymizer: pseudonymizer, lifeDomains: Set(settings.catalog.lifeDomainCarriers.keys))
         model = ChainModel(catalog: settings.catalog, unknownParties: settings.unknownParties, pendingHorizonDays: settings.pendingHorizonDays)
         try rebuild()
     }

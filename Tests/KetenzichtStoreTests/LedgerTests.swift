@@ -210,4 +210,20 @@ import Testing
         #expect(throws: LedgerError.self) { try Ledger(stateDirectory: directory.path + "/state") }
         _ = ledger
     }
+
+    /// A lost key must not be replaced silently: the cases of BSNs that arrive again would split.
+    @Test func aMissingKeyBesideStoredEventsStopsTheStart() throws {
+        let directory = try TempDirectory()
+        let file = try directory.write("history.ndjson", Self.history.joined(separator: "\n"))
+        let state = directory.path + "/state"
+        do { _ = try Ledger(stateDirectory: state).ingest(.file(path: file), receivedAt: Self.received) }
+        try FileManager.default.removeItem(atPath: state + "/pseudonym.key")
+        let refusal = #expect(throws: LedgerError.self) { try Ledger(stateDirectory: state) }
+        #expect(refusal?.description.hasPrefix("the pseudonymisation key \(state)/pseudonym.key is missing, but the store holds 9 events") == true)
+        #expect(!FileManager.default.fileExists(atPath: state + "/pseudonym.key"))
+        // An empty store still gets its key made on first start.
+        let fresh = directory.path + "/fresh"
+        _ = try Ledger(stateDirectory: fresh)
+        #expect(FileManager.default.fileExists(atPath: fresh + "/pseudonym.key"))
+    }
 }
