@@ -112,7 +112,7 @@ public struct ChainModel: Sendable {
     public private(set) var cases: TreeDictionary<String, Case> = [:]
     /// Referral ids by their `to` party, kept as referrals arrive, so that one party's metrics
     /// (a case view, `party.get`) read that party's referrals instead of the whole model.
-    public private(set) var referralsTo: [String: [String]] = [:]
+    public private(set) var referralsTo: [String: ChunkedArray<String>] = [:]
     /// Per `to` party, the sorted times at which its backlog grows and shrinks, kept as events
     /// arrive, so that its expected wait for any asOf is a few binary searches.
     public private(set) var timelines: [String: PartyTimeline] = [:]
@@ -322,7 +322,7 @@ public struct ChainModel: Sendable {
             dependsOn: creation.dependsOn, createdBy: event.identity)
         referralsTo[creation.to, default: []].append(creation.referral)
         for prerequisite in creation.dependsOn { namedPrerequisites.insert(prerequisite) }
-        timelines[creation.to, default: PartyTimeline()].created.insertSorted(event.time.millisecondsSinceEpoch)
+        timelines[creation.to, default: PartyTimeline()].created.insert(event.time.millisecondsSinceEpoch)
         // Referrals mostly arrive in time order: appending is the common case.
         let key = (event.time, creation.referral)
         cases[creation.caseID, default: Case(id: creation.caseID)].insertReferral(creation.referral) { id in
@@ -393,10 +393,10 @@ public struct ChainModel: Sendable {
                 return .refused(Refusal(field: field, "started at \(time) is before the referral was accepted at \(accepted)"))
             }
             referral.started = time
-            timelines[referral.to, default: PartyTimeline()].started.insertSorted(time.millisecondsSinceEpoch)
+            timelines[referral.to, default: PartyTimeline()].started.insert(time.millisecondsSinceEpoch)
             if let ended = referral.ended, ended.step != .completed {
                 // It ended unstarted before this start arrived; it now left the backlog by starting.
-                timelines[referral.to]!.closedUnstarted.removeSorted(ended.time.millisecondsSinceEpoch)
+                timelines[referral.to]!.closedUnstarted.remove(ended.time.millisecondsSinceEpoch)
             }
         case .completed:
             guard let started = referral.started else { return .wait }
@@ -413,7 +413,7 @@ public struct ChainModel: Sendable {
             }
             referral.ended = (change.step, time, change.note.map { shared($0) })
             if referral.started == nil {
-                timelines[referral.to, default: PartyTimeline()].closedUnstarted.insertSorted(time.millisecondsSinceEpoch)
+                timelines[referral.to, default: PartyTimeline()].closedUnstarted.insert(time.millisecondsSinceEpoch)
             }
         }
         referrals[change.referral] = referral
@@ -460,9 +460,9 @@ public struct ChainModel: Sendable {
 /// When one party's backlog grows (a referral to it is created) and shrinks (one starts, or ends
 /// without starting), as sorted millisecond times. Counts up to any moment are binary searches.
 public struct PartyTimeline: Sendable, Equatable {
-    public var created: [Int64] = []
-    public var started: [Int64] = []
-    public var closedUnstarted: [Int64] = []
+    public var created = SortedTimes()
+    public var started = SortedTimes()
+    public var closedUnstarted = SortedTimes()
 
     /// Open referrals (created, not started, not ended) at `asOf`.
     public func backlog(asOf: Timestamp) -> Int {
@@ -498,14 +498,6 @@ extension Array where Element == Int64 {
         return low
     }
 
-    mutating func insertSorted(_ value: Int64) {
-        if let last, last > value { insert(value, at: countUpTo(value)) } else { append(value) }
-    }
-
-    mutating func removeSorted(_ value: Int64) {
-        let index = countUpTo(value) - 1
-        if index >= 0, self[index] == value { remove(at: index) }
-    }
 }
 
 /// The lifecycle state of a referral at a moment (SPEC §1).
