@@ -64,6 +64,7 @@ private struct Run {
     /// Batch mode counts lines lazily, only up to the offsets it needs to name.
     var countedTo = 0
     var countedLine = 1
+    var countedLineStart = 0
 
     init(decoder: CloudEventsDecoder, buffer: UnsafeBufferPointer<UInt8>, origin: String, progress: DecodeProgress?) {
         self.decoder = decoder
@@ -153,9 +154,8 @@ private struct Run {
         }
         while true {
             let elementStart = scanner.position
-            let line = lineNumber(at: elementStart)
+            let (line, lineStart) = linePosition(at: elementStart)
             let location = InputLocation(origin: origin, line: line)
-            let lineStart = lineStartOffset(of: elementStart)
             let limit = count - elementStart > decoder.maxLineBytes ? elementStart + decoder.maxLineBytes : count
             scanner.reset(position: elementStart, end: limit)
             do throws(JSONSyntaxError) {
@@ -179,7 +179,7 @@ private struct Run {
                     fail(location, nil, nil, message, rawStart: elementStart, rawEnd: skipped ? scanner.position : count, sink: sink)
                     if !skipped { return }
                 } else {
-                    let message = malformed(error.message, at: error.offset, lineStart: lineStart, line: line)
+                    let message = malformed(error.message, at: error.offset, lineStart: lineStart, line: line, from: elementStart)
                         + "; the rest of the batch array cannot be read"
                     return fail(location, error, nil, message, rawStart: elementStart, rawEnd: count, sink: sink)
                 }
@@ -188,7 +188,7 @@ private struct Run {
             scanner.skipWhitespace()
             reportProgress(scanner.position)
             guard !scanner.atEnd else {
-                let issueLine = lineNumber(at: scanner.position)
+                let issueLine = linePosition(at: scanner.position).line
                 let message = "malformed JSON (line \(issueLine)): unexpected end of input inside the batch array (truncated?)"
                 return fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: count, sink: sink)
             }
@@ -197,8 +197,8 @@ private struct Run {
                 scanner.position += 1
                 scanner.skipWhitespace()
                 if !scanner.atEnd, scanner.peek == UInt8(ascii: "]") {
-                    let issueLine = lineNumber(at: scanner.position)
-                    let message = malformed("trailing ',' before the batch array's closing ']'", at: scanner.position, lineStart: lineStartOffset(of: scanner.position), line: issueLine)
+                    let (issueLine, issueLineStart) = linePosition(at: scanner.position)
+                    let message = malformed("trailing ',' before the batch array's closing ']'", at: scanner.position, lineStart: issueLineStart, line: issueLine)
                     fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: scanner.position + 1, sink: sink)
                     scanner.position += 1
                     return checkAfterArray(sink: sink)
@@ -207,8 +207,8 @@ private struct Run {
                 scanner.position += 1
                 return checkAfterArray(sink: sink)
             default:
-                let issueLine = lineNumber(at: scanner.position)
-                let message = malformed("expected ',' or ']' after a batch array element, found \(scanner.foundDescription())", at: scanner.position, lineStart: lineStartOffset(of: scanner.position), line: issueLine)
+                let (issueLine, issueLineStart) = linePosition(at: scanner.position)
+                let message = malformed("expected ',' or ']' after a batch array element, found \(scanner.foundDescription())", at: scanner.position, lineStart: issueLineStart, line: issueLine)
                     + "; the rest of the batch array cannot be read"
                 return fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: count, sink: sink)
             }
@@ -219,36 +219,34 @@ private struct Run {
         scanner.end = count
         scanner.skipWhitespace()
         guard !scanner.atEnd else { return }
-        let issueLine = lineNumber(at: scanner.position)
-        let message = malformed("unexpected \(scanner.foundDescription()) after the batch array's closing ']'", at: scanner.position, lineStart: lineStartOffset(of: scanner.position), line: issueLine)
+        let (issueLine, issueLineStart) = linePosition(at: scanner.position)
+        let message = malformed("unexpected \(scanner.foundDescription()) after the batch array's closing ']'", at: scanner.position, lineStart: issueLineStart, line: issueLine)
         fail(InputLocation(origin: origin, line: issueLine), nil, nil, message, rawStart: scanner.position, rawEnd: count, sink: sink)
     }
 
-    /// The 1-based line of `offset`; offsets must not go backwards between calls.
-    mutating func lineNumber(at offset: Int) -> Int {
+    /// The 1-based line of `offset` and the offset where that line starts. Offsets must not go
+    /// backwards between calls: the batch is counted once, however long its lines (a batch array
+    /// written on one line must not cost a walk back to its start per element).
+    mutating func linePosition(at offset: Int) -> (line: Int, start: Int) {
         var position = countedTo
         while position < offset, let newline = memchr(base + position, 0x0A, offset - position) {
             countedLine += 1
             position = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+            countedLineStart = position
         }
         countedTo = offset
-        return countedLine
-    }
-
-    func lineStartOffset(of offset: Int) -> Int {
-        var position = offset
-        while position > 0, base[position - 1] != 0x0A { position -= 1 }
-        return position
+        return (countedLine, countedLineStart)
     }
 
     // MARK: - One event
 
     /// "malformed JSON (column 12): …", or with the line too when the error is not on the line
-    /// where the event starts (a pretty-printed batch).
-    func malformed(_ message: String, at offset: Int, lineStart: Int, line: Int) -> String {
+    /// where the event starts (a pretty-printed batch). `line` starts at `lineStart`; newlines are
+    /// counted from `from` (the event's first byte, on that line) to the error.
+    func malformed(_ message: String, at offset: Int, lineStart: Int, line: Int, from: Int? = nil) -> String {
         var errorLineStart = lineStart
         var errorLine = line
-        var position = lineStart
+        var position = from ?? lineStart
         while position < offset, position < count {
             if base[position] == 0x0A {
                 errorLine += 1
@@ -296,7 +294,7 @@ private struct Run {
     mutating func finishEvent(location: InputLocation, lineStart: Int, rawStart: Int, rawEnd: Int, sink: (DecodeRecord) -> Void) {
         let envelope = EnvelopeMembers(scanner.envelope, base: base)
         if let error = scanner.contentError {
-            let message = malformed(error.message, at: error.offset, lineStart: lineStart, line: location.line ?? 1)
+            let message = malformed(error.message, at: error.offset, lineStart: lineStart, line: location.line ?? 1, from: rawStart)
             return fail(location, error, nil, message, rawStart: rawStart, rawEnd: rawEnd, sink: sink)
         }
         var identity: EventIdentity?
