@@ -15,8 +15,22 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }
 
+    /// The furthest `adding(days:)` reaches: 2^61 ms, about 73 million years either side of 1970.
+    /// Far beyond any date an answer can mean, and near enough to zero that the difference of two
+    /// such instants, and their RFC 3339 text, are still computed without overflow.
+    public static let reach: Int64 = 1 << 61
+
+    /// `days` later (earlier when negative), saturating at `reach`: a projection from an absurd
+    /// but valid input (a wait of 10^12 days) lands in the far future instead of trapping on
+    /// Int64 overflow. NaN adds nothing.
     public func adding(days: Double) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + Int64((days * Double(Self.millisecondsPerDay)).rounded()))
+        let offset = (days * Double(Self.millisecondsPerDay)).rounded()
+        guard !offset.isNaN else { return self }
+        // Any shift of more than 2·reach lands beyond reach from every instant within it.
+        let shift = Int64(max(-2 * Double(Self.reach), min(2 * Double(Self.reach), offset)))
+        let (sum, overflow) = millisecondsSinceEpoch.addingReportingOverflow(shift)
+        let reached = overflow ? (shift > 0 ? Self.reach : -Self.reach) : sum
+        return Timestamp(millisecondsSinceEpoch: min(max(reached, -Self.reach), Self.reach))
     }
 
     /// Elapsed days from `earlier` to `self` (negative when `earlier` is later).

@@ -172,6 +172,15 @@ struct Params {
         }
     }
 
+    /// A whole number ≥ 0, such as `top`.
+    func count(_ key: String) throws(JSONRPC.Failure) -> Int? {
+        guard let value = try number(key) else { return nil }
+        guard value >= 0, let count = Int(exactly: value) else {
+            throw JSONRPC.Failure(.invalidParams, "\(key) must be a whole number ≥ 0")
+        }
+        return count
+    }
+
     func time(_ key: String) throws(JSONRPC.Failure) -> Timestamp? {
         guard let text = try string(key) else { return nil }
         do { return try Timestamp(rfc3339: text) } catch {

@@ -17,6 +17,19 @@ public final class MethodTable: Sendable {
         public var send: @Sendable (String) -> Void
         /// Closes the stream of alert notifications when the connection goes.
         public var onClose: @Sendable (@escaping @Sendable () -> Void) -> Void
+
+        public init(
+            uid: UInt32, gid: UInt32, pid: Int32, level: AccessLevel,
+            send: @escaping @Sendable (String) -> Void,
+            onClose: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void
+        ) {
+            self.uid = uid
+            self.gid = gid
+            self.pid = pid
+            self.level = level
+            self.send = send
+            self.onClose = onClose
+        }
     }
 
     public static let levels: [String: AccessLevel] = [
@@ -125,7 +138,9 @@ public final class MethodTable: Sendable {
 
     private func window(_ params: Params) throws(JSONRPC.Failure) -> AnalysisWindow {
         let days = try params.number("window") ?? state.configuration.windowDays
-        guard days > 0, days.isFinite else { throw JSONRPC.Failure(.invalidParams, "window must be a positive number of days") }
+        guard days > 0, days <= AnalysisWindow.maxDays else {
+            throw JSONRPC.Failure(.invalidParams, "window must be a positive number of days, at most \(Int(AnalysisWindow.maxDays)) (10,000 years)")
+        }
         return AnalysisWindow(asOf: try params.time("asOf") ?? wallClock(), days: days)
     }
 
@@ -146,7 +161,7 @@ public final class MethodTable: Sendable {
                 return answer
             }
         case "bottlenecks":
-            let top = try params.number("top").map { Int($0) }
+            let top = try params.count("top")
             let domain = try params.string("domain")
             let state = self.state
             work = { Answers.bottlenecks(state.metrics(of: snapshot, window: window), window: window, top: top, domain: domain) }
@@ -170,7 +185,11 @@ public final class MethodTable: Sendable {
             let party = try params.requiredString("party")
             let change: WhatIfAnswer.Change
             switch (try params.number("extraWaitDays"), try params.number("capacityPerWeek")) {
-            case (let days?, nil): change = .extraWait(days: days)
+            case (let days?, nil):
+                guard abs(days) <= AnalysisWindow.maxDays else {
+                    throw JSONRPC.Failure(.invalidParams, "extraWaitDays must be between -\(Int(AnalysisWindow.maxDays)) and \(Int(AnalysisWindow.maxDays)) days (10,000 years)")
+                }
+                change = .extraWait(days: days)
             case (nil, let capacity?) where capacity >= 0: change = .capacity(perWeek: capacity)
             default: throw JSONRPC.Failure(.invalidParams, "give exactly one of extraWaitDays and capacityPerWeek (≥ 0)")
             }

@@ -345,10 +345,16 @@ struct JSONScanner {
     }
 
     private func hexUnit(at offset: Int) -> UInt16? {
+        Self.hexUnit(base, at: offset, end: end)
+    }
+
+    /// The four hex digits at `offset` as a UTF-16 code unit, or nil when there are not four
+    /// before `end`.
+    static func hexUnit(_ base: UnsafePointer<UInt8>, at offset: Int, end: Int) -> UInt16? {
         guard end - offset >= 4 else { return nil }
         var value: UInt16 = 0
         for i in 0..<4 {
-            guard let digit = Self.hexValue(base[offset + i]) else { return nil }
+            guard let digit = hexValue(base[offset + i]) else { return nil }
             value = value << 4 | UInt16(digit)
         }
         return value
@@ -583,7 +589,10 @@ struct JSONScanner {
 
     // MARK: - Materialising values
 
-    /// The bytes of a string whose escapes were already validated by `scanString`.
+    /// The bytes of a string scanned by `scanString`. Its escapes are usually valid, but not always:
+    /// duplicate-key detection decodes keys while the object is being scanned, before a content
+    /// error in them refuses the event. So nothing is assumed: a malformed `\u` escape is kept as
+    /// it is, and a lone surrogate becomes U+FFFD.
     static func unescape(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: end - start) { buffer, count in
             count = unescape(base, start, end, into: buffer.baseAddress!)
@@ -619,12 +628,24 @@ struct JSONScanner {
                 n += 1
                 continue
             }
-            var scalar = hex(base, i)
+            guard let unit = hexUnit(base, at: i, end: end) else {
+                out[n] = UInt8(ascii: "\\")
+                out[n + 1] = code
+                n += 2
+                continue
+            }
+            var scalar = UInt32(unit)
             i += 4
-            if scalar >= 0xD800, scalar <= 0xDBFF, i + 6 <= end, base[i] == UInt8(ascii: "\\") {
-                let low = hex(base, i + 2)
-                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                i += 6
+            if scalar >= 0xD800, scalar <= 0xDBFF {
+                if end - i >= 6, base[i] == UInt8(ascii: "\\"), base[i + 1] == UInt8(ascii: "u"),
+                   let low = hexUnit(base, at: i + 2, end: end), low >= 0xDC00, low <= 0xDFFF {
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+                    i += 6
+                } else {
+                    scalar = 0xFFFD
+                }
+            } else if scalar >= 0xDC00, scalar <= 0xDFFF {
+                scalar = 0xFFFD
             }
             switch scalar {
             case 0..<0x80:
@@ -648,12 +669,6 @@ struct JSONScanner {
             }
         }
         return n
-    }
-
-    private static func hex(_ base: UnsafePointer<UInt8>, _ at: Int) -> UInt32 {
-        var value: UInt32 = 0
-        for i in 0..<4 { value = value << 4 | UInt32(hexValue(base[at + i]) ?? 0) }
-        return value
     }
 
     /// A Swift String for a validated string span.

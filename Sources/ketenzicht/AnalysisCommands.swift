@@ -21,7 +21,9 @@ struct AnalysisOptions: ParsableArguments {
     var json = false
 
     func analysisWindow() throws -> AnalysisWindow {
-        guard window > 0, window.isFinite else { throw ValidationError("--window must be a positive number of days") }
+        guard window > 0, window <= AnalysisWindow.maxDays else {
+            throw ValidationError("--window must be a positive number of days, at most \(Int(AnalysisWindow.maxDays)) (10,000 years)")
+        }
         guard let asOf else { return AnalysisWindow(asOf: wallClock(), days: window) }
         return AnalysisWindow(asOf: try parseTime(asOf, option: "--as-of"), days: window)
     }
@@ -185,7 +187,11 @@ struct WhatIfCommand: ParsableCommand {
     func run() throws {
         let change: WhatIfAnswer.Change
         switch (extraWaitDays, capacityPerWeek) {
-        case (let days?, nil): change = .extraWait(days: days)
+        case (let days?, nil):
+            guard abs(days) <= AnalysisWindow.maxDays else {
+                throw ValidationError("--extra-wait-days must be between -\(Int(AnalysisWindow.maxDays)) and \(Int(AnalysisWindow.maxDays)) days (10,000 years)")
+            }
+            change = .extraWait(days: days)
         case (nil, let capacity?):
             guard capacity >= 0 else { throw ValidationError("--capacity-per-week must be ≥ 0") }
             change = .capacity(perWeek: capacity)

@@ -43,6 +43,22 @@ import Testing
         #expect(before.adding(days: 1) == after)
     }
 
+    /// Found while fuzzing the socket: a what-if wait or a window of 10^12 days overflowed the
+    /// millisecond arithmetic and trapped. Adding saturates instead, and what it reaches can still
+    /// be subtracted and printed.
+    @Test func addingSaturatesInsteadOfOverflowing() throws {
+        let start = try Timestamp(rfc3339: "2026-03-02T10:00:00+01:00")
+        let far = start.adding(days: 1e12)
+        let past = start.adding(days: -.infinity)
+        #expect(far.millisecondsSinceEpoch == Timestamp.reach)
+        #expect(past.millisecondsSinceEpoch == -Timestamp.reach)
+        #expect(start.adding(days: .nan) == start)
+        #expect(far.days(since: past) > 0)
+        #expect(far.rfc3339.hasSuffix("Z") && past.rfc3339.hasSuffix("Z"))
+        #expect(Timestamp(millisecondsSinceEpoch: .max).adding(days: 1) == far)
+        #expect(start.adding(days: 36_525).adding(days: -36_525) == start)
+    }
+
     @Test func roundTripsAcrossCenturies() throws {
         for text in ["0001-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "2000-02-29T12:00:00Z", "9999-12-31T23:59:59Z"] {
             #expect(try Timestamp(rfc3339: text).rfc3339 == text)

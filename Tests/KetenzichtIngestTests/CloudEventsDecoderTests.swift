@@ -490,4 +490,23 @@ struct CloudEventsDecoderTests {
         #expect(issue.event == EventIdentity(source: "s", id: "x"))
         #expect(issue.message == "malformed JSON (line 6, column 10): expected a JSON value, found 't'; the rest of the batch array cannot be read")
     }
+
+    /// A batch array written on one line (as `JSON.stringify` writes it): lines and columns are
+    /// counted once for the whole array. Each element used to walk back to the start of its line,
+    /// so 20,000 events on one line took a minute instead of a second.
+    @Test func batchOnOneLineNamesColumns() throws {
+        let good = F.line(id: "g")
+        let bad = F.line(id: "b", data: #""referral":"r-\uD800""#)
+        let elements = (0..<5_000).map { $0 % 1_000 == 999 ? bad : good.replacingOccurrences(of: #""id":"g""#, with: "\"id\":\"g\($0)\"") }
+        let text = "\n[" + elements.joined(separator: ",") + "]"
+        let records = F.decode(text, origin: "one-line.json")
+        #expect(records.count == 5_000)
+        #expect(records.allSatisfy { $0.location.line == 2 })
+        let failures = records.compactMap(\.issue)
+        #expect(failures.count == 5)
+        let secondLine = try #require(text.split(separator: "\n").last)
+        let escape = try #require(secondLine.firstRange(of: #"\uD800"#))
+        let column = secondLine.utf8.distance(from: secondLine.startIndex, to: escape.lowerBound) + 1
+        #expect(failures.first?.message == "malformed JSON (column \(column)): lone surrogate \\uD800: a high surrogate must be followed by a \\u escape of a low surrogate")
+    }
 }

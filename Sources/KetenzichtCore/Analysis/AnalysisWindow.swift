@@ -5,6 +5,9 @@ public struct AnalysisWindow: Sendable, Equatable {
     public var days: Double
 
     public static let defaultDays: Double = 84
+    /// The longest window, and the largest what-if wait, that the socket and the CLI accept:
+    /// 10,000 years spans every time RFC 3339 can write, so nothing longer can mean anything.
+    public static let maxDays: Double = 3_652_425
 
     public init(asOf: Timestamp, days: Double = defaultDays) {
         self.asOf = asOf

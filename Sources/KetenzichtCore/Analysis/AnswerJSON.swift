@@ -65,8 +65,12 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// Integers print without a fraction; other values with up to 6 decimals, trailing zeros cut.
+    /// Beyond 1e15 a Double has no sixth decimal to round (and scaling could overflow to
+    /// infinity), so it prints as it is; infinity and NaN print as `number(_:)` maps them.
     public static func format(_ value: Double) -> String {
+        guard value.isFinite else { return CanonicalJSONWriter.number(value) }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        if abs(value) >= 1e15 { return String(value) }
         let scaled = (value * 1_000_000).rounded() / 1_000_000
         if scaled == scaled.rounded(), abs(scaled) < 1e15 { return String(Int64(scaled)) }
         return String(scaled)

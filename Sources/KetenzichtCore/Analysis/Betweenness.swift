@@ -37,7 +37,11 @@ public enum Betweenness {
         // Each worker writes only its own slot.
         nonisolated(unsafe) let partials = UnsafeMutableBufferPointer<[Double]>.allocate(capacity: workers)
         partials.initialize(repeating: [])
-        defer { partials.deallocate() }
+        defer {
+            // The workers' arrays are released here; deallocating alone would leak them.
+            partials.deinitialize()
+            partials.deallocate()
+        }
         let adjacencyOffsets = offsets
         let adjacencyTargets = targets
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
