@@ -94,14 +94,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Helpers shared by the test targets (a seeded generator).
+        .target(name: "KetenzichtTestSupport", path: "Tests/KetenzichtTestSupport", swiftSettings: strict),
         .testTarget(
-            name: "KetenzichtCoreTests", dependencies: ["KetenzichtCore"],
+            name: "KetenzichtCoreTests", dependencies: ["KetenzichtCore", "KetenzichtTestSupport"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(
             name: "KetenzichtIngestTests",
             // The store too: the hostile corpus goes through the whole ingest, model refusals included.
-            dependencies: ["KetenzichtIngest", "KetenzichtCore", "XMLStreaming", "KetenzichtStore"],
+            dependencies: ["KetenzichtIngest", "KetenzichtCore", "XMLStreaming", "KetenzichtStore", "KetenzichtTestSupport"],
             exclude: ["IStandaarden", "Hostile", "FuzzRegressions"], swiftSettings: strict
         ),
         .testTarget(
@@ -114,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "KetenzichtDaemonTests",
             dependencies: [
-                "KetenzichtDaemon", "KetenzichtCore", "KetenzichtStore", "KetenzichtConfig",
+                "KetenzichtDaemon", "KetenzichtCore", "KetenzichtStore", "KetenzichtConfig", "KetenzichtTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -123,7 +125,7 @@ let package = Package(
         // KetenzichtIngest for the privacy audit, which derives the pseudonymous cases from the key.
         .testTarget(
             name: "ketenzichtTests",
-            dependencies: ["KetenzichtStore", "KetenzichtIngest", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["KetenzichtStore", "KetenzichtIngest", "KetenzichtTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
     ],

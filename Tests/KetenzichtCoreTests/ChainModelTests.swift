@@ -1,5 +1,6 @@
 import Testing
 @testable import KetenzichtCore
+import KetenzichtTestSupport
 
 @Suite struct ChainModelTests {
     private func build(_ events: [Event]) -> (ChainModel, [ChainModel.ApplyResult]) {
@@ -180,18 +181,5 @@ import Testing
         _ = model.apply(Fixture.party("x", "ggz", day: 2))
         #expect(model.parties["x"]!.registration?.domain == "overig")
         #expect(model.parties["x"]!.firstSeen == Fixture.at(2))
-    }
-}
-
-/// A seeded generator, so that shuffles are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import KetenzichtTestSupport
 import Testing
 @testable import KetenzichtCore
 

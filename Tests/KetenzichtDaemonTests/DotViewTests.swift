@@ -2,6 +2,7 @@ import Foundation
 import KetenzichtCore
 import Testing
 @testable import KetenzichtDaemon
+import KetenzichtTestSupport
 
 /// Events for hand-made models: `day` counts days after 2026-01-01T00:00:00Z.
 enum DotFixture {
@@ -65,7 +66,7 @@ enum DotFixture {
         for index in 0..<parties {
             events.append(party("party-\(index)", domains[index % domains.count], name: "Partij \(index)"))
         }
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         for index in 0..<referrals {
             // Squaring a uniform number favours low indices: a heavy core and a long tail.
             let u = Double(generator.next() % 10_000) / 10_000
@@ -78,18 +79,6 @@ enum DotFixture {
             if index % 3 == 0 { events.append(step(.started, id, day: min(84, day + Double(generator.next() % 30)))) }
         }
         return model(events)
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import KetenzichtCore
 import KetenzichtIngest
 import Testing
+import KetenzichtTestSupport
 
 /// The decoder against Foundation's JSONDecoder: both read the same lines, the Codable mirror's
 /// fields go through the same assembler, and the events (or field problems) must agree.
@@ -135,7 +136,7 @@ struct CloudEventsDifferentialTests {
     }
 
     @Test func randomEventsAgree() throws {
-        var generator = SeededGenerator(seed: 0x6B65_7465_6E7A_6963)
+        var generator = SplitMix64(seed: 0x6B65_7465_6E7A_6963)
         let encoder = JSONEncoder()
         var lines: [String] = []
         for index in 0..<2000 {
@@ -156,7 +157,7 @@ struct CloudEventsDifferentialTests {
     }
 
     @Test func batchArrayOfRandomEventsAgrees() throws {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let envelopes = (0..<200).map { Self.randomEnvelope(index: $0, using: &generator) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted]
@@ -167,7 +168,7 @@ struct CloudEventsDifferentialTests {
 
     // MARK: - Generator
 
-    static func randomEnvelope(index: Int, using generator: inout SeededGenerator) -> Envelope {
+    static func randomEnvelope(index: Int, using generator: inout SplitMix64) -> Envelope {
         var payload = Payload()
         let types = EventType.allCases
         let type = types[Int.random(in: 0..<types.count, using: &generator)]
@@ -226,7 +227,7 @@ struct CloudEventsDifferentialTests {
         return Envelope(specversion: "1.0", id: "e-\(index)-" + text(12), source: "urn:" + text(30), type: type.rawValue, time: time, data: payload, ext: ext)
     }
 
-    static func randomNumber(using generator: inout SeededGenerator) -> Double {
+    static func randomNumber(using generator: inout SplitMix64) -> Double {
         switch Int.random(in: 0..<5, using: &generator) {
         case 0: Double(Int.random(in: 0...100, using: &generator))
         case 1: Double.random(in: 0...1, using: &generator)
@@ -237,7 +238,7 @@ struct CloudEventsDifferentialTests {
     }
 
     /// Mostly ASCII identifiers, with quotes, backslashes, slashes, controls, accents, CJK, emoji.
-    static func randomString(maxLength: Int, using generator: inout SeededGenerator) -> String {
+    static func randomString(maxLength: Int, using generator: inout SplitMix64) -> String {
         let length = Int.random(in: 1...maxLength, using: &generator)
         var scalars = String.UnicodeScalarView()
         for _ in 0..<length {
@@ -254,18 +255,5 @@ struct CloudEventsDifferentialTests {
             if let scalar = Unicode.Scalar(value) { scalars.append(scalar) }
         }
         return String(scalars)
-    }
-}
-
-/// SplitMix64: reproducible across platforms, so a failing seed can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KetenzichtIngest
 import KetenzichtStore
+import KetenzichtTestSupport
 import Testing
 
 /// The hostile inputs too big to commit (see `Hostile/README.md`): written at test time and
@@ -28,18 +29,7 @@ import Testing
         #"<party id="\#(id)" source="urn:hostile" time="2026-03-01T09:00:00+01:00" party="\#(party)" domain="wmo"><name>Partij</name></party>"#
     }
 
-    /// The `ketenzicht` binary built beside this test bundle.
-    static var binary: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = bundle.deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("ketenzicht").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/ketenzicht").path
-    }
+    static var binary: String { builtKetenzichtBinary }
 
     /// A temporary directory with the input files and the state directory, removed at the end.
     final class Workspace {

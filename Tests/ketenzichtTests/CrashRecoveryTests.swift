@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import KetenzichtTestSupport
 
 /// SPEC §8: "a restart rebuilds the graph from it and loses no acknowledged event". The short
 /// form of `scripts/crash-recovery.sh`: a client streams batches through `ingest`, the daemon is
@@ -187,19 +188,5 @@ final class BatchStreamer: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while running { condition.wait() }
-    }
-}
-
-/// A small seeded generator, so a failing kill moment can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

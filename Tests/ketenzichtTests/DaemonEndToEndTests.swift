@@ -129,23 +129,17 @@ import Testing
     }
 
     @Test func readLevelCannotIngest() throws {
-        guard getuid() == 0, let setpriv = Harness.which("setpriv") else { return }
+        guard getuid() == 0, Harness.which("setpriv") != nil else { return }
         let workspace = try Workspace()
         try workspace.writeConfig()
         let daemon = try DaemonProcess(workspace)
-        // Let another user reach the socket: it then gets the `read` level of "others".
-        chmod(workspace.path, 0o755)
-        chmod(workspace.path + "/run", 0o755)
-        chmod(workspace.socket, 0o666)
-        // The CLI client is the simplest peer: run a copy nobody can execute, as nobody.
-        let client = workspace.path + "/ketenzicht-client"
-        try Harness.copyClosingOnExec(Harness.binary, to: client, mode: 0o755)
-        func asNobody(_ request: String) -> String {
-            Harness.output(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", client] + request.split(separator: " ").map(String.init))
+        // Another user reaching the socket gets the `read` level of "others"; the CLI is the simplest peer.
+        func asNobody(_ request: String) throws -> String {
+            try workspace.runAsNobody(request.split(separator: " ").map(String.init))
         }
-        let denied = asNobody("ingest --socket \(workspace.socket) \(Harness.sample)")
+        let denied = try asNobody("ingest --socket \(workspace.socket) \(Harness.sample)")
         #expect(denied.contains("permission denied"), "got: \(denied)")
-        let allowed = asNobody("bottlenecks --socket \(workspace.socket) --as-of 2026-11-01 --json")
+        let allowed = try asNobody("bottlenecks --socket \(workspace.socket) --as-of 2026-11-01 --json")
         #expect(allowed.contains("\"bottlenecks\""), "got: \(allowed)")
         try Harness.waitFor("the denial in the log") { daemon.logText.contains("permission denied") && daemon.logText.contains("uid=65534") }
         #expect(daemon.stop() == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import KetenzichtTestSupport
 import Testing
 
 /// Runs the real `ketenzicht serve` on a temporary state directory and socket, and talks to it
@@ -8,17 +9,7 @@ enum Harness {
     static let sample = root.appendingPathComponent("samples/municipality.ndjson").path
     static let invalidSample = root.appendingPathComponent("samples/municipality-invalid.ndjson").path
 
-    /// The `ketenzicht` binary built beside this test bundle.
-    static var binary: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = bundle.deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("ketenzicht").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return root.appendingPathComponent(".build/debug/ketenzicht").path
-    }
+    static var binary: String { builtKetenzichtBinary }
 
     /// Polls `condition` until it holds; records an issue when it never does. The timeout is a
     /// safety net for a hung daemon, not a latency requirement.
@@ -100,6 +91,21 @@ final class Workspace {
     var socket: String { path + "/run/k.sock" }
     var config: String { path + "/ketenzicht.yaml" }
     var state: String { path + "/state" }
+
+    /// Runs a copy of the CLI as uid/gid 65534 (nobody), which can execute it, against this
+    /// workspace's daemon; the workspace, run directory and socket are opened to other users first,
+    /// so the peer gets whatever level `access.others` gives. Needs root and `setpriv`.
+    func runAsNobody(_ arguments: [String]) throws -> String {
+        let setpriv = try #require(Harness.which("setpriv"))
+        chmod(path, 0o755)
+        chmod(path + "/run", 0o755)
+        chmod(socket, 0o666)
+        let client = path + "/ketenzicht-client"
+        if !FileManager.default.fileExists(atPath: client) {
+            try Harness.copyClosingOnExec(Harness.binary, to: client, mode: 0o755)
+        }
+        return Harness.output(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", client] + arguments)
+    }
 
     /// `socket` and `access` are the bodies of those sections in YAML flow style.
     func writeConfig(ggzNorm: Int = 98, broken: Bool = false, socket: String = "maxRequestBytes: 4096", access: String? = nil) throws {
@@ -194,18 +200,10 @@ final class RPCClient {
 
     /// Writes all of `bytes`; false when the daemon closed the connection.
     @discardableResult
-    func sendBytes(_ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count <= 0 { return false }
-            sent += count
-        }
-        return true
-    }
+    func sendBytes(_ bytes: [UInt8]) -> Bool { SocketWriter(descriptor: descriptor).sendBytes(bytes) }
 
     @discardableResult
-    func send(_ line: String) -> Bool { sendBytes(Array((line + "\n").utf8)) }
+    func send(_ line: String) -> Bool { SocketWriter(descriptor: descriptor).send(line) }
 
     /// The next line as a JSON object; nil at the end of the connection (or a receive timeout).
     func readLine() -> [String: Any]? {
@@ -261,4 +259,23 @@ final class RPCClient {
 struct RPCError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// Writes to a connected socket; false once the daemon has closed it.
+struct SocketWriter: Sendable {
+    let descriptor: Int32
+
+    @discardableResult
+    func sendBytes(_ bytes: [UInt8]) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count <= 0 { return false }
+            sent += count
+        }
+        return true
+    }
+
+    @discardableResult
+    func send(_ line: String) -> Bool { sendBytes(Array((line + "\n").utf8)) }
 }

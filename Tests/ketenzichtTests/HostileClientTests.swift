@@ -177,14 +177,7 @@ import Testing
         let workspace = try Workspace()
         try workspace.writeConfig(access: "others: none")
         let daemon = try DaemonProcess(workspace)
-        chmod(workspace.path, 0o755)
-        chmod(workspace.path + "/run", 0o755)
-        chmod(workspace.socket, 0o666)
-        let client = workspace.path + "/ketenzicht-client"
-        try Harness.copyClosingOnExec(Harness.binary, to: client, mode: 0o755)
-        let answer = Harness.output(
-            Harness.which("setpriv")!,
-            ["--reuid=65534", "--regid=65534", "--clear-groups", client, "bottlenecks", "--socket", workspace.socket, "--json"])
+        let answer = try workspace.runAsNobody(["bottlenecks", "--socket", workspace.socket, "--json"])
         #expect(answer.contains("permission denied") && answer.contains("no access level") && answer.contains("-32001"), "got: \(answer)")
         try Harness.waitFor("the refusal in the log") { daemon.logText.contains("peer has no access level") && daemon.logText.contains("uid=65534") }
         // Root stays admin whatever `others` says.
@@ -213,25 +206,6 @@ final class BackgroundSender: Sendable {
 
     /// What the loop returned.
     func wait() -> Int { finished.wait() }
-}
-
-/// Writes to a connected socket; false once the daemon has closed it.
-struct SocketWriter: Sendable {
-    let descriptor: Int32
-
-    @discardableResult
-    func sendBytes(_ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count <= 0 { return false }
-            sent += count
-        }
-        return true
-    }
-
-    @discardableResult
-    func send(_ line: String) -> Bool { sendBytes(Array((line + "\n").utf8)) }
 }
 
 /// A value set once by one thread and waited for by another.
