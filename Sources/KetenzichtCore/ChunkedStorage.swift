@@ -5,6 +5,18 @@
 /// one chunk it touches.
 private let chunkCapacity = 512
 
+/// Appends to the last chunk, or to a new one when it is full.
+private func appendToLastChunk<Element>(_ chunks: inout [[Element]], _ element: Element) {
+    if let last = chunks.indices.last, chunks[last].count < chunkCapacity {
+        chunks[last].append(element)
+    } else {
+        var chunk: [Element] = []
+        chunk.reserveCapacity(chunkCapacity)
+        chunk.append(element)
+        chunks.append(chunk)
+    }
+}
+
 /// An append-only sequence in chunks.
 public struct ChunkedArray<Element: Sendable>: Sendable, Sequence, ExpressibleByArrayLiteral {
     private var chunks: [[Element]] = []
@@ -17,14 +29,7 @@ public struct ChunkedArray<Element: Sendable>: Sendable, Sequence, ExpressibleBy
     }
 
     public mutating func append(_ element: Element) {
-        if let last = chunks.indices.last, chunks[last].count < chunkCapacity {
-            chunks[last].append(element)
-        } else {
-            var chunk: [Element] = []
-            chunk.reserveCapacity(chunkCapacity)
-            chunk.append(element)
-            chunks.append(chunk)
-        }
+        appendToLastChunk(&chunks, element)
         count += 1
     }
 
@@ -71,14 +76,7 @@ public struct SortedTimes: Sendable, Equatable, Sequence {
         count += 1
         // Times mostly arrive in order: appending to the last chunk is the common case.
         guard let index = chunkIndex(reaching: value, strictly: true) else {
-            if let last = chunks.indices.last, chunks[last].count < chunkCapacity {
-                chunks[last].append(value)
-            } else {
-                var chunk: [Int64] = []
-                chunk.reserveCapacity(chunkCapacity)
-                chunk.append(value)
-                chunks.append(chunk)
-            }
+            appendToLastChunk(&chunks, value)
             return
         }
         chunks[index].insert(value, at: chunks[index].countUpTo(value))

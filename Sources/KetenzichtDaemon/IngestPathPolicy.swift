@@ -22,17 +22,9 @@ enum IngestPathPolicy {
         guard stat(file, &info) == 0 else { return "path \(path) cannot be inspected (errno \(errno))" }
         guard info.st_mode & S_IFMT == S_IFREG else { return "path \(path) is not a regular file" }
         if uid == 0 { return nil }
-        let mode = info.st_mode
-        let readable: Bool
-        if info.st_uid == uid {
-            readable = mode & S_IRUSR != 0
-        } else if info.st_gid == gid || ketenzicht_user_in_group(uid, info.st_gid) != 0 {
-            readable = mode & S_IRGRP != 0
-        } else {
-            readable = mode & S_IROTH != 0
-        }
         // The directories on the way must let the caller through as well.
-        guard readable, callerCanTraverse(to: file, uid: uid, gid: gid) else {
+        guard grants(info, to: uid, gid: gid, owner: S_IRUSR, group: S_IRGRP, others: S_IROTH),
+              callerCanTraverse(to: file, uid: uid, gid: gid) else {
             return "uid \(uid) may not read \(path) itself, so the daemon will not read it on its behalf"
         }
         return nil
@@ -42,20 +34,20 @@ enum IngestPathPolicy {
         var directory = (file as NSString).deletingLastPathComponent
         while !directory.isEmpty {
             var info = stat()
-            guard stat(directory, &info) == 0 else { return false }
-            let mode = info.st_mode
-            let searchable: Bool
-            if info.st_uid == uid {
-                searchable = mode & S_IXUSR != 0
-            } else if info.st_gid == gid || ketenzicht_user_in_group(uid, info.st_gid) != 0 {
-                searchable = mode & S_IXGRP != 0
-            } else {
-                searchable = mode & S_IXOTH != 0
+            guard stat(directory, &info) == 0, grants(info, to: uid, gid: gid, owner: S_IXUSR, group: S_IXGRP, others: S_IXOTH) else {
+                return false
             }
-            if !searchable { return false }
             if directory == "/" { break }
             directory = (directory as NSString).deletingLastPathComponent
         }
         return true
+    }
+
+    /// Whether the mode bits of `info` give the permission (`owner`, `group` or `others` bit, by
+    /// who the caller is to the file) to uid/gid, the way the kernel decides it.
+    private static func grants(_ info: stat, to uid: UInt32, gid: UInt32, owner: mode_t, group: mode_t, others: mode_t) -> Bool {
+        if info.st_uid == uid { return info.st_mode & owner != 0 }
+        if info.st_gid == gid || ketenzicht_user_in_group(uid, info.st_gid) != 0 { return info.st_mode & group != 0 }
+        return info.st_mode & others != 0
     }
 }
