@@ -1,4 +1,4 @@
-public import HashTreeCollections
+import HashTreeCollections
 
 /// The in-memory model of SPEC §1–§2: parties, cases and referrals with their lifecycles, built by
 /// applying validated events. It is a value: the single writer mutates its copy, readers hold
@@ -10,9 +10,11 @@ public import HashTreeCollections
 /// pending until it can be applied or expires past the horizon. Of two events that contradict
 /// each other, the one applied second is refused.
 ///
-/// The large maps are persistent hash tries (`TreeDictionary`): publishing a snapshot and then
-/// applying the next batch copies only the paths that batch touches, not the whole model, so a
-/// daemon with millions of referrals can publish after every ingest.
+/// Referrals and cases are kept as fixed-width rows in chunks, their ids and the event identities
+/// in compact hash indexes (`ModelStorage.swift`); `referrals` and `cases` read them back as
+/// `Referral` and `Case` values. Publishing a snapshot and then applying the next batch copies only
+/// the chunks that batch touches, not the whole model, so a daemon with millions of referrals can
+/// publish after every ingest.
 public struct ChainModel: Sendable {
     public struct Party: Sendable, Equatable {
         public var id: String
@@ -73,20 +75,17 @@ public struct ChainModel: Sendable {
         /// Referral ids in creation-time order.
         public var referrals: [String] = []
         /// ZRM assessments in time order; the latest with time ≤ asOf counts.
-        public var assessments: [(time: Timestamp, event: EventIdentity, scores: [(lifeDomain: String, score: Int)])] = []
+        public var assessments: [Assessment] = []
         /// Manual regie assignments in time order.
-        public var regieAssignments: [(time: Timestamp, event: EventIdentity, party: String)] = []
+        public var regieAssignments: [RegieRecord] = []
         /// Counts the changes applied to this case (its referrals included), so that a reader can
         /// keep per-case results until the case changes.
         public internal(set) var revision = 0
+        /// The rows of `referrals`, for reading them without looking their ids up again.
+        var referralRows: [Int32] = []
 
-        mutating func insertReferral(_ id: String, isBefore: (String) -> Bool) {
-            if let last = referrals.last, !isBefore(last) {
-                referrals.insert(id, at: referrals.insertionIndex(isBefore))
-            } else {
-                referrals.append(id)
-            }
-        }
+        public typealias Assessment = (time: Timestamp, event: EventIdentity, scores: [(lifeDomain: String, score: Int)])
+        public typealias RegieRecord = (time: Timestamp, event: EventIdentity, party: String)
 
         public static func == (lhs: Case, rhs: Case) -> Bool {
             lhs.id == rhs.id && lhs.referrals == rhs.referrals
@@ -108,11 +107,10 @@ public struct ChainModel: Sendable {
     public var pendingHorizonDays: Double
 
     public private(set) var parties: [String: Party] = [:]
-    public private(set) var referrals: TreeDictionary<String, Referral> = [:]
-    public private(set) var cases: TreeDictionary<String, Case> = [:]
-    /// Referral ids by their `to` party, kept as referrals arrive, so that one party's metrics
-    /// (a case view, `party.get`) read that party's referrals instead of the whole model.
-    public private(set) var referralsTo: [String: ChunkedArray<String>] = [:]
+    /// Referrals, cases and the strings they name, in compact rows.
+    private var storage = ModelStorage()
+    public var referrals: ReferralTable { ReferralTable(storage: storage) }
+    public var cases: CaseTable { CaseTable(storage: storage) }
     /// Per `to` party, the sorted times at which its backlog grows and shrinks, kept as events
     /// arrive, so that its expected wait for any asOf is a few binary searches.
     public private(set) var timelines: [String: PartyTimeline] = [:]
@@ -121,9 +119,9 @@ public struct ChainModel: Sendable {
     public private(set) var pendingCount = 0
     /// The latest event time applied or held: the clock against which pending events expire.
     public private(set) var highWater: Timestamp?
-    private var fingerprints: TreeDictionary<EventIdentity, UInt64> = [:]
-    /// One copy of each string that recurs across many events (sources, life domains, outcomes):
-    /// every decoded event brings its own copy, and those copies were a third of a referral's memory.
+    private var fingerprints = IdentityDigests()
+    /// One copy of each string that recurs across many events (sources, party names): every
+    /// decoded event brings its own copy.
     private var sharedStrings = Set<String>()
     /// Every id some known referral names in its `dependsOn`. A new referral can only close a
     /// cycle if one of these names it; for all others the cycle search is skipped, which keeps a
@@ -141,6 +139,18 @@ public struct ChainModel: Sendable {
     public mutating func updateCatalog(_ catalog: DomainCatalog) { self.catalog = catalog }
 
     public var eventCount: Int { fingerprints.count }
+
+    /// The referrals to `party`, in arrival order, read without scanning the others (a case view,
+    /// `party.get`).
+    public func referrals(to party: String) -> [Referral] {
+        guard let number = storage.partyNumbers[party] else { return [] }
+        return storage.rowsTo[Int(number)].map { storage.referral(at: Int($0)) }
+    }
+
+    /// The referrals of `record`, in creation-time order.
+    public func referrals(of record: Case) -> [Referral] {
+        record.referralRows.map { storage.referral(at: Int($0)) }
+    }
 
     // MARK: Applying events
 
@@ -179,8 +189,8 @@ public struct ChainModel: Sendable {
         let digest = fingerprint ?? event.fingerprint
         var event = event
         event.identity.source = shared(event.identity.source)
-        if let known = fingerprints[event.identity] {
-            if known == digest { return ApplyResult(disposition: .duplicate) }
+        if let known = fingerprints.digest(of: event.identity) {
+            if known == UInt32(truncatingIfNeeded: digest) { return ApplyResult(disposition: .duplicate) }
             return ApplyResult(disposition: .refused(Refusal(field: "id", "conflict: event \(event.identity) was already ingested with different content")))
         }
         var result = ApplyResult(disposition: .applied(warnings: []))
@@ -191,11 +201,11 @@ public struct ChainModel: Sendable {
             }
             registerParty(registration, event: event)
         case .caseAssessed(let assessment):
-            var record = cases[assessment.caseID] ?? Case(id: assessment.caseID)
-            let index = record.assessments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
-            record.assessments.insert((event.time, event.identity, assessment.scores), at: index)
-            record.revision += 1
-            cases[assessment.caseID] = record
+            let scores = assessment.scores.map { (lifeDomain: shared($0.lifeDomain), score: $0.score) }
+            storage.modifyCase(assessment.caseID) { record in
+                let index = record.assessments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
+                record.assessments.insert((event.time, event.identity, scores), at: index)
+            }
         case .referralCreated(let creation):
             switch create(creation, event: event) {
             case .failure(let refusal): return ApplyResult(disposition: .refused(refusal))
@@ -219,14 +229,14 @@ public struct ChainModel: Sendable {
             if let refusal = ensureParty(assignment.party, field: "party", at: event.time, warnings: &warnings) {
                 return ApplyResult(disposition: .refused(refusal))
             }
-            var record = cases[assignment.caseID] ?? Case(id: assignment.caseID)
-            let index = record.regieAssignments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
-            record.regieAssignments.insert((event.time, event.identity, assignment.party), at: index)
-            record.revision += 1
-            cases[assignment.caseID] = record
+            let party = parties[assignment.party]?.id ?? assignment.party
+            storage.modifyCase(assignment.caseID) { record in
+                let index = record.regieAssignments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
+                record.regieAssignments.insert((event.time, event.identity, party), at: index)
+            }
             result.disposition = .applied(warnings: warnings)
         }
-        fingerprints[event.identity] = digest
+        fingerprints.insert(event.identity, digest: digest)
         advanceHighWater(event.time)
         return result
     }
@@ -240,11 +250,11 @@ public struct ChainModel: Sendable {
             var keep: [Event] = []
             for event in events {
                 if event.time < cutoff {
-                    let reason = referrals[referralID] == nil
+                    let reason = storage.referralKeys.row(of: referralID) == nil
                         ? "referral \(referralID) is still unknown \(formatDays(pendingHorizonDays)) days (event time) after this event; quarantined"
                         : "referral \(referralID) has not started \(formatDays(pendingHorizonDays)) days (event time) after this completion; quarantined"
                     expired.append((event, Refusal(field: "data.referral", reason)))
-                    fingerprints[event.identity] = nil
+                    fingerprints.remove(event.identity)
                 } else {
                     keep.append(event)
                 }
@@ -269,6 +279,7 @@ public struct ChainModel: Sendable {
     }
 
     private mutating func registerParty(_ registration: PartyRegistration, event: Event) {
+        storage.partyNumber(registration.party)
         var party = parties[registration.party] ?? Party(id: registration.party, firstSeen: event.time)
         party.firstSeen = min(party.firstSeen, event.time)
         // The latest registration wins, whatever order they arrive in; ties go to the larger identity.
@@ -282,6 +293,7 @@ public struct ChainModel: Sendable {
     }
 
     private mutating func ensureParty(_ id: String, field: String, at time: Timestamp, warnings: inout [Refusal]) -> Refusal? {
+        storage.partyNumber(id)
         if var party = parties[id] {
             if time < party.firstSeen {
                 party.firstSeen = time
@@ -300,8 +312,8 @@ public struct ChainModel: Sendable {
     }
 
     private mutating func create(_ creation: ReferralCreation, event: Event) -> Result<[Refusal], Refusal> {
-        if let existing = referrals[creation.referral] {
-            return .failure(Refusal(field: "data.referral", "referral \(creation.referral) was already created by event \(existing.createdBy)"))
+        if let existing = storage.referralKeys.row(of: creation.referral) {
+            return .failure(Refusal(field: "data.referral", "referral \(creation.referral) was already created by event \(storage.createdBy(at: existing))"))
         }
         if unknownParties == .reject {
             for (field, id) in [("data.from", creation.from), ("data.to", creation.to)] where parties[id] == nil {
@@ -314,22 +326,9 @@ public struct ChainModel: Sendable {
         var warnings: [Refusal] = []
         _ = ensureParty(creation.from, field: "data.from", at: event.time, warnings: &warnings)
         _ = ensureParty(creation.to, field: "data.to", at: event.time, warnings: &warnings)
-        // Party and case ids point at the copies the model already keeps under those keys.
-        referrals[creation.referral] = Referral(
-            id: creation.referral, caseID: cases[creation.caseID]?.id ?? creation.caseID,
-            from: parties[creation.from]?.id ?? creation.from, to: parties[creation.to]?.id ?? creation.to,
-            created: event.time, urgency: creation.urgency, lifeDomain: creation.lifeDomain.map { shared($0) },
-            dependsOn: creation.dependsOn, createdBy: event.identity)
-        referralsTo[creation.to, default: []].append(creation.referral)
+        storage.appendReferral(creation, createdBy: EventIdentity(source: shared(event.identity.source), id: event.identity.id), at: event.time)
         for prerequisite in creation.dependsOn { namedPrerequisites.insert(prerequisite) }
         timelines[creation.to, default: PartyTimeline()].created.insert(event.time.millisecondsSinceEpoch)
-        // Referrals mostly arrive in time order: appending is the common case.
-        let key = (event.time, creation.referral)
-        cases[creation.caseID, default: Case(id: creation.caseID)].insertReferral(creation.referral) { id in
-            let other = referrals[id]!
-            return (other.created, other.id) <= key
-        }
-        cases[creation.caseID]!.revision += 1
         return .success(warnings)
     }
 
@@ -343,7 +342,7 @@ public struct ChainModel: Sendable {
             guard visited.insert(node).inserted else { continue }
             parent[node] = from
             if node == creation.referral { break }
-            for next in referrals[node]?.dependsOn ?? [] { stack.append((next, node)) }
+            for next in storage.referralKeys.row(of: node).map({ storage.dependsOn(at: $0) }) ?? [] { stack.append((next, node)) }
         }
         guard parent[creation.referral] != nil else { return nil }
         var path = [creation.referral]
@@ -359,7 +358,8 @@ public struct ChainModel: Sendable {
     private enum StatusOutcome { case applied, wait, refused(Refusal) }
 
     private mutating func applyStatus(_ change: ReferralStatusChange, event: Event) -> StatusOutcome {
-        guard var referral = referrals[change.referral] else { return .wait }
+        guard let row = storage.referralKeys.row(of: change.referral) else { return .wait }
+        var referral = storage.lifecycle(at: row)
         let time = event.time
         let field = "time"
         if time < referral.created {
@@ -367,10 +367,10 @@ public struct ChainModel: Sendable {
         }
         if let ended = referral.ended {
             if ended.step == change.step {
-                return .refused(Refusal(field: "type", "referral \(referral.id) was already \(ended.step.rawValue) at \(ended.time)"))
+                return .refused(Refusal(field: "type", "referral \(change.referral) was already \(ended.step.rawValue) at \(ended.time)"))
             }
             if change.step.isTerminal {
-                return .refused(Refusal(field: "type", "referral \(referral.id) already ended: \(ended.step.rawValue) at \(ended.time)"))
+                return .refused(Refusal(field: "type", "referral \(change.referral) already ended: \(ended.step.rawValue) at \(ended.time)"))
             }
             if time > ended.time {
                 return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) comes after the referral was \(ended.step.rawValue) at \(ended.time)"))
@@ -379,7 +379,7 @@ public struct ChainModel: Sendable {
         switch change.step {
         case .accepted:
             if let accepted = referral.accepted {
-                return .refused(Refusal(field: "type", "referral \(referral.id) was already accepted at \(accepted)"))
+                return .refused(Refusal(field: "type", "referral \(change.referral) was already accepted at \(accepted)"))
             }
             if let started = referral.started, time > started {
                 return .refused(Refusal(field: field, "accepted at \(time) comes after the referral started at \(started)"))
@@ -387,23 +387,23 @@ public struct ChainModel: Sendable {
             referral.accepted = time
         case .started:
             if let started = referral.started {
-                return .refused(Refusal(field: "type", "referral \(referral.id) already started at \(started)"))
+                return .refused(Refusal(field: "type", "referral \(change.referral) already started at \(started)"))
             }
             if let accepted = referral.accepted, time < accepted {
                 return .refused(Refusal(field: field, "started at \(time) is before the referral was accepted at \(accepted)"))
             }
             referral.started = time
-            timelines[referral.to, default: PartyTimeline()].started.insert(time.millisecondsSinceEpoch)
+            timelines[storage.partyIDs[referral.to], default: PartyTimeline()].started.insert(time.millisecondsSinceEpoch)
             if let ended = referral.ended, ended.step != .completed {
                 // It ended unstarted before this start arrived; it now left the backlog by starting.
-                timelines[referral.to]!.closedUnstarted.remove(ended.time.millisecondsSinceEpoch)
+                timelines[storage.partyIDs[referral.to]]!.closedUnstarted.remove(ended.time.millisecondsSinceEpoch)
             }
         case .completed:
             guard let started = referral.started else { return .wait }
             if time < started {
                 return .refused(Refusal(field: field, "completed at \(time) is before the referral started at \(started)"))
             }
-            referral.ended = (.completed, time, change.note.map { shared($0) })
+            referral.ended = (.completed, time)
         case .rejected, .withdrawn:
             if let started = referral.started, time < started {
                 return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral started at \(started)"))
@@ -411,13 +411,12 @@ public struct ChainModel: Sendable {
             if let accepted = referral.accepted, time < accepted {
                 return .refused(Refusal(field: field, "\(change.step.rawValue) at \(time) is before the referral was accepted at \(accepted)"))
             }
-            referral.ended = (change.step, time, change.note.map { shared($0) })
+            referral.ended = (change.step, time)
             if referral.started == nil {
-                timelines[referral.to, default: PartyTimeline()].closedUnstarted.insert(time.millisecondsSinceEpoch)
+                timelines[storage.partyIDs[referral.to], default: PartyTimeline()].closedUnstarted.insert(time.millisecondsSinceEpoch)
             }
         }
-        referrals[change.referral] = referral
-        cases[referral.caseID]?.revision += 1
+        storage.setLifecycle(referral, note: change.step.isTerminal ? change.note : nil, at: row)
         return .applied
     }
 
@@ -439,7 +438,7 @@ public struct ChainModel: Sendable {
                 case .wait:
                     stillWaiting.append(event)
                 case .refused(let refusal):
-                    fingerprints[event.identity] = nil
+                    fingerprints.remove(event.identity)
                     result.evicted.append((event, refusal))
                 }
             }

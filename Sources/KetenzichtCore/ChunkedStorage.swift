@@ -33,6 +33,12 @@ public struct ChunkedArray<Element: Sendable>: Sendable, Sequence, ExpressibleBy
         count += 1
     }
 
+    /// Every chunk but the last is full, so an index is a chunk and an offset.
+    public subscript(index: Int) -> Element {
+        get { chunks[index / chunkCapacity][index % chunkCapacity] }
+        set { chunks[index / chunkCapacity][index % chunkCapacity] = newValue }
+    }
+
     public func makeIterator() -> FlattenSequence<[[Element]]>.Iterator { chunks.joined().makeIterator() }
 }
 

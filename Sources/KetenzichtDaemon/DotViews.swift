@@ -318,7 +318,7 @@ public enum DotViews {
         guard let record = model.cases[caseID] else { return nil }
         let asOf = window.asOf
         let metrics = metrics ?? PartyMetrics.compute(model, window: window)
-        let referrals = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= asOf }
+        let referrals = model.referrals(of: record).filter { $0.created <= asOf }
         let decision = RegieDecision.decide(caseID: caseID, in: model, asOf: asOf)
         let projection = CaseProjection.project(caseID: caseID, in: model, asOf: asOf, waits: CaseProjection.waits(from: metrics))
         let projected = Dictionary((projection?.referrals ?? []).map { ($0.referral, $0) }, uniquingKeysWith: { first, _ in first })

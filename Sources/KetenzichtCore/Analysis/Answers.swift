@@ -53,7 +53,7 @@ public enum Answers {
     public static func caseView(_ model: ChainModel, id: String, window: AnalysisWindow) -> JSONValue? {
         guard let record = model.cases[id] else { return nil }
         let asOf = window.asOf
-        let referrals = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= asOf }
+        let referrals = model.referrals(of: record).filter { $0.created <= asOf }
         // Only the expected waits of this case's parties matter for its projection.
         let waits = CaseProjection.waits(of: Set(referrals.map(\.to)), in: model, window: window)
         var partyIDs = Set<String>()

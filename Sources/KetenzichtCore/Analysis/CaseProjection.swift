@@ -52,7 +52,7 @@ public struct CaseProjection: Sendable, Equatable {
 
     public static func project(caseID: String, in model: ChainModel, asOf: Timestamp, waits: Waits) -> CaseProjection? {
         guard let record = model.cases[caseID] else { return nil }
-        let referrals = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= asOf }
+        let referrals = model.referrals(of: record).filter { $0.created <= asOf }
         let states = Dictionary(uniqueKeysWithValues: referrals.map { ($0.id, $0.state(asOf: asOf)!) })
         let byID = Dictionary(uniqueKeysWithValues: referrals.map { ($0.id, $0) })
         let open = referrals.filter { states[$0.id]!.isOpen }

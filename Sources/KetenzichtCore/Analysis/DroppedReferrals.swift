@@ -20,9 +20,8 @@ public struct DroppedReferral: Sendable, Equatable {
             guard let ended = referral.ended, ended.step != .completed, window.contains(ended.time),
                   ended.time.adding(days: followUpDays) <= window.asOf else { continue }
             let deadline = ended.time.adding(days: followUpDays)
-            let followedUp = model.cases[referral.caseID]?.referrals.contains { id in
-                guard let other = model.referrals[id] else { return false }
-                return other.created > ended.time && other.created <= deadline
+            let followedUp = model.cases[referral.caseID].map { record in
+                model.referrals(of: record).contains { $0.created > ended.time && $0.created <= deadline }
             } ?? false
             if !followedUp {
                 dropped.append(DroppedReferral(

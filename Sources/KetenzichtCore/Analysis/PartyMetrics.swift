@@ -40,7 +40,7 @@ public struct PartyMetrics: Sendable, Equatable {
 
     /// The metrics of the given parties only (those that are listed), reading just their referrals.
     public static func compute(_ model: ChainModel, window: AnalysisWindow, parties: some Sequence<String>) -> [PartyMetrics] {
-        let referrals = Set(parties).flatMap { model.referralsTo[$0] ?? [] }.lazy.compactMap { model.referrals[$0] }
+        let referrals = Set(parties).flatMap { model.referrals(to: $0) }
         return compute(model, window: window, referrals: referrals)
     }
 

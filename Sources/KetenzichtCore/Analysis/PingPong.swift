@@ -38,7 +38,7 @@ public struct PingPongReport: Sendable, Equatable {
         var returns: [Return] = []
         for record in model.cases.values {
             // Case referrals are kept in creation order; only those visible at asOf count.
-            let visible = record.referrals.compactMap { model.referrals[$0] }.filter { $0.created <= window.asOf }
+            let visible = model.referrals(of: record).filter { $0.created <= window.asOf }
             for (position, referral) in visible.enumerated() where window.contains(referral.created) {
                 var earlier = position - 1
                 while earlier >= 0 {

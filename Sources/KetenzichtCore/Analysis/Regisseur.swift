@@ -64,7 +64,7 @@ public struct RegieDecision: Sendable, Equatable {
     /// The decision for one case as of `asOf`, replaying the case's events in time order.
     public static func decide(caseID: String, in model: ChainModel, asOf: Timestamp) -> RegieDecision? {
         guard let record = model.cases[caseID] else { return nil }
-        let referrals = record.referrals.compactMap { model.referrals[$0] }
+        let referrals = model.referrals(of: record)
         var times: [Timestamp] = []
         for referral in referrals {
             times.append(referral.created)
