@@ -190,7 +190,7 @@ public struct ChainModel: Sendable {
         var event = event
         event.identity.source = shared(event.identity.source)
         if let known = fingerprints.digest(of: event.identity) {
-            if known == UInt32(truncatingIfNeeded: digest) { return ApplyResult(disposition: .duplicate) }
+            if known == IdentityDigests.digest16(digest) { return ApplyResult(disposition: .duplicate) }
             return ApplyResult(disposition: .refused(Refusal(field: "id", "conflict: event \(event.identity) was already ingested with different content")))
         }
         var result = ApplyResult(disposition: .applied(warnings: []))
@@ -202,7 +202,7 @@ public struct ChainModel: Sendable {
             registerParty(registration, event: event)
         case .caseAssessed(let assessment):
             let scores = assessment.scores.map { (lifeDomain: shared($0.lifeDomain), score: $0.score) }
-            storage.modifyCase(assessment.caseID) { record in
+            storage.annotateCase(assessment.caseID) { record in
                 let index = record.assessments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
                 record.assessments.insert((event.time, event.identity, scores), at: index)
             }
@@ -230,7 +230,7 @@ public struct ChainModel: Sendable {
                 return ApplyResult(disposition: .refused(refusal))
             }
             let party = parties[assignment.party]?.id ?? assignment.party
-            storage.modifyCase(assignment.caseID) { record in
+            storage.annotateCase(assignment.caseID) { record in
                 let index = record.regieAssignments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
                 record.regieAssignments.insert((event.time, event.identity, party), at: index)
             }

@@ -26,21 +26,32 @@ func hashString(_ text: String) -> UInt64 {
 }
 
 /// The bytes of many strings, appended in 64 KiB chunks. A reference packs the chunk, the offset
-/// and the length into 64 bits; a string too long for a shared chunk gets a chunk of its own.
+/// and the length into 64 bits. Each string may carry a trailer (bytes read back with it, such as a
+/// referral's creating event), stored right after it with its length. A record too long for a
+/// shared chunk gets a chunk of its own, with 32-bit lengths in front of both parts.
 struct ByteArena: Sendable {
     typealias Reference = UInt64
     private static let chunkBytes = 1 << 16
     private static let ownChunk = 0xFFFF
     private var chunks: [[UInt8]] = []
-    /// The chunk new short strings go into, if any has room.
+    /// The chunk new short records go into, if any has room.
     private var openChunk = -1
 
-    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) -> Reference {
-        if bytes.count >= Self.ownChunk {
-            chunks.append(Array(bytes))
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, trailer: UnsafeBufferPointer<UInt8>? = nil) -> Reference {
+        let trailerCount = trailer.map { $0.count + 2 } ?? 0
+        if bytes.count >= Self.ownChunk || trailerCount > Int(UInt16.max) || bytes.count + trailerCount > Self.chunkBytes {
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(8 + bytes.count + (trailer?.count ?? 0))
+            chunk.append(contentsOf: withUnsafeBytes(of: UInt32(bytes.count).littleEndian, Array.init))
+            chunk.append(contentsOf: bytes)
+            if let trailer {
+                chunk.append(contentsOf: withUnsafeBytes(of: UInt32(trailer.count).littleEndian, Array.init))
+                chunk.append(contentsOf: trailer)
+            }
+            chunks.append(chunk)
             return UInt64(chunks.count - 1) << 32 | UInt64(Self.ownChunk)
         }
-        if openChunk < 0 || chunks[openChunk].count + bytes.count > Self.chunkBytes {
+        if openChunk < 0 || chunks[openChunk].count + bytes.count + trailerCount > Self.chunkBytes {
             var chunk: [UInt8] = []
             chunk.reserveCapacity(Self.chunkBytes)
             chunks.append(chunk)
@@ -48,6 +59,10 @@ struct ByteArena: Sendable {
         }
         let offset = chunks[openChunk].count
         chunks[openChunk].append(contentsOf: bytes)
+        if let trailer {
+            chunks[openChunk].append(contentsOf: withUnsafeBytes(of: UInt16(trailer.count).littleEndian, Array.init))
+            chunks[openChunk].append(contentsOf: trailer)
+        }
         return UInt64(openChunk) << 32 | UInt64(offset) << 16 | UInt64(bytes.count)
     }
 
@@ -56,13 +71,30 @@ struct ByteArena: Sendable {
         return text.withUTF8 { append($0) }
     }
 
-    func withBytes<Result>(_ reference: Reference, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-        let chunk = Int(reference >> 32)
+    private static func littleEndian(_ buffer: UnsafeBufferPointer<UInt8>, at offset: Int, width: Int) -> Int {
+        (0..<width).reduce(0) { $0 | Int(buffer[offset + $1]) << (8 * $1) }
+    }
+
+    /// The chunk of `reference`, with the range of its string and where its trailer's length sits.
+    private func locate<Result>(_ reference: Reference, _ body: (UnsafeBufferPointer<UInt8>, Range<Int>, _ lengthWidth: Int) -> Result) -> Result {
         let length = Int(reference & 0xFFFF)
-        return chunks[chunk].withUnsafeBufferPointer { buffer in
-            if length == Self.ownChunk { return body(buffer) }
+        return chunks[Int(reference >> 32)].withUnsafeBufferPointer { buffer in
+            if length == Self.ownChunk {
+                return body(buffer, 4..<4 + Self.littleEndian(buffer, at: 0, width: 4), 4)
+            }
             let offset = Int(reference >> 16 & 0xFFFF)
-            return body(UnsafeBufferPointer(rebasing: buffer[offset..<offset + length]))
+            return body(buffer, offset..<offset + length, 2)
+        }
+    }
+
+    func withBytes<Result>(_ reference: Reference, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        locate(reference) { buffer, range, _ in body(UnsafeBufferPointer(rebasing: buffer[range])) }
+    }
+
+    func withTrailer<Result>(_ reference: Reference, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        locate(reference) { buffer, range, width in
+            let count = Self.littleEndian(buffer, at: range.upperBound, width: width)
+            return body(UnsafeBufferPointer(rebasing: buffer[range.upperBound + width..<range.upperBound + width + count]))
         }
     }
 
@@ -90,10 +122,11 @@ protocol HashTableSlot: Sendable {
     var isVacant: Bool { get }
 }
 
-/// An open-addressing hash table split into many small buckets (chosen by the hash's high half,
-/// probed linearly from its low half). After a snapshot, an insert copies the list of buckets
+/// An open-addressing hash table split into many small buckets (chosen by the hash's top bits,
+/// probed linearly from its low 32 bits). After a snapshot, an insert copies the list of buckets
 /// and the one bucket it lands in — never the whole table. Buckets grow by half when 80% full,
-/// which keeps the average load near two thirds instead of a doubling table's half.
+/// which keeps the average load near two thirds instead of a doubling table's half. A slot need
+/// not keep the top bits its bucket already tells: `hashOf` gets the bucket's prefix.
 struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
     private struct Bucket: Sendable {
         var slots: [Slot] = []
@@ -101,13 +134,21 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
     }
 
     private static var entriesPerBucket: Int { 384 }
-    private var buckets = [Bucket](repeating: Bucket(), count: 16)
+    private var bucketBits: Int
+    private var buckets: [Bucket]
     private(set) var count = 0
 
-    private func bucketIndex(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 32) & (buckets.count - 1) }
+    init(minimumBucketBits: Int = 4) {
+        bucketBits = minimumBucketBits
+        buckets = [Bucket](repeating: Bucket(), count: 1 << minimumBucketBits)
+    }
+
+    private func bucketIndex(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> (64 - bucketBits)) }
+    private func prefix(_ bucket: Int) -> UInt64 { UInt64(bucket) << (64 - bucketBits) }
 
     private static func start(_ hash: UInt64, capacity: Int) -> Int {
-        Int(truncatingIfNeeded: (hash & 0xFFFF_FFFF) &* UInt64(capacity) >> 32)
+        // Shifts bind tighter than multiplication in Swift.
+        Int(truncatingIfNeeded: ((hash & 0xFFFF_FFFF) &* UInt64(capacity)) >> 32)
     }
 
     func first(hash: UInt64, where matches: (Slot) -> Bool) -> Slot? {
@@ -125,27 +166,27 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
         }
     }
 
-    /// Inserts a slot whose key is not in the table yet. `hashOf` recomputes the hash of any
-    /// stored slot when a bucket is rebuilt.
-    mutating func insert(_ slot: Slot, hash: UInt64, hashOf: (Slot) -> UInt64) {
+    /// Inserts a slot whose key is not in the table yet. `hashOf` recomputes the hash of a stored
+    /// slot (given its bucket's prefix) when a bucket is rebuilt.
+    mutating func insert(_ slot: Slot, hash: UInt64, hashOf: (Slot, _ prefix: UInt64) -> UInt64) {
         if count + 1 > buckets.count * Self.entriesPerBucket { doubleBuckets(hashOf: hashOf) }
         let bucket = bucketIndex(hash)
         if (buckets[bucket].used + 1) * 5 > buckets[bucket].slots.count * 4 {
             let capacity = max(8, buckets[bucket].slots.count * 3 / 2)
             let old = buckets[bucket].slots
-            buckets[bucket] = Self.rebuilt(old.lazy.filter { !$0.isVacant }, capacity: capacity, hashOf: hashOf)
+            buckets[bucket] = Self.rebuilt(old.lazy.filter { !$0.isVacant }, capacity: capacity) { hashOf($0, prefix(bucket)) }
         }
         Self.place(slot, hash: hash, in: &buckets[bucket])
         count += 1
     }
 
     /// Removes the slot `matches` picks, if present (rare: evicted events), by rebuilding its bucket.
-    mutating func remove(hash: UInt64, where matches: (Slot) -> Bool, hashOf: (Slot) -> UInt64) {
+    mutating func remove(hash: UInt64, where matches: (Slot) -> Bool, hashOf: (Slot, _ prefix: UInt64) -> UInt64) {
         let bucket = bucketIndex(hash)
         guard let index = buckets[bucket].slots.firstIndex(where: { !$0.isVacant && matches($0) }) else { return }
         var kept = buckets[bucket].slots
         kept[index] = .vacant
-        buckets[bucket] = Self.rebuilt(kept.lazy.filter { !$0.isVacant }, capacity: kept.count, hashOf: hashOf)
+        buckets[bucket] = Self.rebuilt(kept.lazy.filter { !$0.isVacant }, capacity: kept.count) { hashOf($0, prefix(bucket)) }
         count -= 1
     }
 
@@ -166,15 +207,26 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
         return bucket
     }
 
-    private mutating func doubleBuckets(hashOf: (Slot) -> UInt64) {
-        let doubled = buckets.count * 2
-        var members = [[Slot]](repeating: [], count: doubled)
-        for bucket in buckets {
-            for slot in bucket.slots where !slot.isVacant {
-                members[Int(truncatingIfNeeded: hashOf(slot) >> 32) & (doubled - 1)].append(slot)
+    /// Splits every bucket in two (the next hash bit chooses between 2i and 2i + 1), one bucket at
+    /// a time: copying all entries out first would leave tens of megabytes of freed heap behind
+    /// that the allocator keeps.
+    private mutating func doubleBuckets(hashOf: (Slot, _ prefix: UInt64) -> UInt64) {
+        let splitBit = 63 - bucketBits
+        var doubled: [Bucket] = []
+        doubled.reserveCapacity(buckets.count * 2)
+        for index in buckets.indices {
+            var halves: ([Slot], [Slot]) = ([], [])
+            for slot in buckets[index].slots where !slot.isVacant {
+                if hashOf(slot, prefix(index)) >> splitBit & 1 == 0 { halves.0.append(slot) } else { halves.1.append(slot) }
             }
+            buckets[index] = Bucket()
+            let lowerPrefix = prefix(index)
+            let upperPrefix = lowerPrefix | 1 << splitBit
+            doubled.append(Self.rebuilt(halves.0, capacity: max(8, halves.0.count * 3 / 2)) { hashOf($0, lowerPrefix) })
+            doubled.append(Self.rebuilt(halves.1, capacity: max(8, halves.1.count * 3 / 2)) { hashOf($0, upperPrefix) })
         }
-        buckets = members.map { Self.rebuilt($0, capacity: max(8, $0.count * 3 / 2), hashOf: hashOf) }
+        buckets = doubled
+        bucketBits += 1
     }
 }
 
@@ -202,40 +254,49 @@ struct KeyTable: Sendable {
         }
     }
 
-    /// Adds a key that is not in the table; returns its row.
-    mutating func append(_ key: String) -> Int {
+    /// Adds a key that is not in the table, with bytes to keep beside it; returns its row.
+    mutating func append(_ key: String, trailer: [UInt8]? = nil) -> Int {
         var key = key
-        let reference = key.withUTF8 { arena.append($0) }
+        let reference = key.withUTF8 { bytes in
+            guard let trailer else { return arena.append(bytes) }
+            return trailer.withUnsafeBufferPointer { arena.append(bytes, trailer: $0) }
+        }
         references.append(reference)
         let row = references.count - 1
         // The rebuild closure reads copies, not `self`, which `index.insert` is changing.
         let (frozenArena, frozenReferences) = (arena, references)
-        index.insert(RowSlot(rowPlusOne: UInt32(row + 1)), hash: hashString(key)) { slot in
+        index.insert(RowSlot(rowPlusOne: UInt32(row + 1)), hash: hashString(key)) { slot, _ in
             frozenArena.withBytes(frozenReferences[slot.row]) { hashBytes($0) }
         }
         return row
     }
 
     func key(at row: Int) -> String { arena.string(references[row]) }
+
+    func withTrailer<Result>(at row: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        arena.withTrailer(references[row], body)
+    }
 }
 
+/// An identity's 64-bit hash without its top 16 bits (which its bucket tells: the table has at
+/// least 2¹⁶ buckets), and 16 bits of its content digest.
 struct IdentitySlot: HashTableSlot {
-    var low: UInt32
-    var high: UInt32
-    var digest: UInt32
-    static var vacant: IdentitySlot { IdentitySlot(low: 0, high: 0, digest: 0) }
-    var isVacant: Bool { low == 0 && high == 0 }
-    var hash: UInt64 { UInt64(high) << 32 | UInt64(low) }
+    var bits: UInt64
+    static var vacant: IdentitySlot { IdentitySlot(bits: 0) }
+    var isVacant: Bool { bits == 0 }
+    static let hashMask: UInt64 = (1 << 48) - 1
+    var storedHash: UInt64 { bits >> 16 }
+    var digest: UInt16 { UInt16(truncatingIfNeeded: bits) }
 }
 
-/// The duplicate index: every applied or pending event's identity, as a 64-bit hash, with 32 bits
-/// of its content digest (12 bytes an event instead of the identity's strings). Two different
-/// identities share a 64-bit hash with probability ~n²/2⁶⁵ (3·10⁻⁵ at 35M events); the later one
-/// is then refused as a conflict, with an error, never silently dropped unless its digest also
-/// matches (2⁻³² on top). A conflict with the same identity passes as a duplicate only when the
-/// two digests agree in 32 bits (2⁻³²).
+/// The duplicate index: every applied or pending event's identity as a 64-bit hash, with 16 bits
+/// of its content digest — 8 bytes an event instead of the identity's strings (issue 3's memory
+/// budget). Two different identities share a hash with probability ~n²/2⁶⁵ (3·10⁻⁵ over 35M
+/// events); the later one is then refused as a conflict, with an error. An event re-sent with the
+/// same identity and other content passes as a duplicate (not applied, not reported as a conflict)
+/// when the two digests agree in 16 bits: one such conflict in 65,536 goes unreported.
 struct IdentityDigests: Sendable {
-    private var table = BucketedHashTable<IdentitySlot>()
+    private var table = BucketedHashTable<IdentitySlot>(minimumBucketBits: 16)
 
     var count: Int { table.count }
 
@@ -243,22 +304,29 @@ struct IdentityDigests: Sendable {
         var source = identity.source
         var id = identity.id
         let hash = source.withUTF8 { source in id.withUTF8 { id in hashBytes(id, seed: hashBytes(source)) } }
-        return hash == 0 ? 1 : hash
+        // The stored part must never be all zero (a vacant slot) whatever the digest.
+        return hash & IdentitySlot.hashMask == 0 ? hash | 1 : hash
     }
 
-    func digest(of identity: EventIdentity) -> UInt32? {
+    static func digest16(_ digest: UInt64) -> UInt16 { UInt16(truncatingIfNeeded: digest ^ digest >> 16 ^ digest >> 32 ^ digest >> 48) }
+
+    /// 16 bits of the digest this identity was applied with, if it was.
+    func digest(of identity: EventIdentity) -> UInt16? {
         let hash = Self.hash(identity)
-        return table.first(hash: hash) { $0.hash == hash }?.digest
+        let stored = hash & IdentitySlot.hashMask
+        return table.first(hash: hash) { $0.storedHash == stored }?.digest
     }
 
     mutating func insert(_ identity: EventIdentity, digest: UInt64) {
         let hash = Self.hash(identity)
-        table.insert(IdentitySlot(low: UInt32(truncatingIfNeeded: hash), high: UInt32(truncatingIfNeeded: hash >> 32), digest: UInt32(truncatingIfNeeded: digest)),
-                     hash: hash) { $0.hash }
+        table.insert(IdentitySlot(bits: (hash & IdentitySlot.hashMask) << 16 | UInt64(Self.digest16(digest))), hash: hash) { slot, prefix in
+            prefix | slot.storedHash
+        }
     }
 
     mutating func remove(_ identity: EventIdentity) {
         let hash = Self.hash(identity)
-        table.remove(hash: hash, where: { $0.hash == hash }) { $0.hash }
+        let stored = hash & IdentitySlot.hashMask
+        table.remove(hash: hash, where: { $0.storedHash == stored }) { slot, prefix in prefix | slot.storedHash }
     }
 }

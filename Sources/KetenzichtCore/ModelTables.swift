@@ -1,25 +1,65 @@
-/// One referral as a fixed-width row (64 bytes): times in milliseconds, everything else as
-/// numbers into the model's tables. `ChainModel.Referral` is read back from it.
+/// One referral as a fixed-width row (48 bytes): its creation time in milliseconds, the later
+/// steps as offsets from it, everything else as numbers into the model's tables.
+/// `ChainModel.Referral` is read back from it.
 struct ReferralRow: Sendable {
-    static let none = Int64.min
+    /// An offset field holding this has no time; one holding `outOfRange` has it in extras.
+    static let absent: UInt64 = (1 << 40) - 1
+    static let outOfRange: UInt64 = (1 << 40) - 2
+    enum Step: Int { case accepted = 0, started = 1, ended = 2 }
+
     var created: Int64
-    var accepted = ReferralRow.none
-    var started = ReferralRow.none
-    var endedTime = ReferralRow.none
+    /// Three 40-bit millisecond offsets from `created` (accepted, started, ended; ~34 years
+    /// each) in the low 120 bits; urgency (2 bits) and end step (3 bits) in the top byte.
+    private var low: UInt64 = .max
+    private var high: UInt64 = 0x00FF_FFFF_FFFF_FFFF
     var caseRow: Int32
     var from: Int32
     var to: Int32
-    /// Into `ModelStorage.extras`, or −1: what few referrals have (`dependsOn`, rare strings).
+    /// Into `ModelStorage.extras`, or −1: what few referrals have (`dependsOn`, rare strings, far times).
     var extras: Int32 = -1
-    /// The creating event's identity in `ModelStorage.eventIDs`.
-    var createdBy: ByteArena.Reference
     /// Label number + 1, or 0: none (or, with `extras`, a string beyond the label table).
     var lifeDomain: UInt16 = 0
     var note: UInt16 = 0
+    /// The next referral of the same case in (created, id) order, or −1.
+    var nextInCase: Int32 = -1
+
+    init(created: Int64, caseRow: Int32, from: Int32, to: Int32) {
+        self.created = created
+        self.caseRow = caseRow
+        self.from = from
+        self.to = to
+    }
+
+    subscript(offset step: Step) -> UInt64 {
+        get {
+            switch step {
+            case .accepted: low & Self.absent
+            case .started: low >> 40 | (high & 0xFFFF) << 24
+            case .ended: high >> 16 & Self.absent
+            }
+        }
+        set {
+            switch step {
+            case .accepted: low = low & ~Self.absent | newValue
+            case .started:
+                low = low & Self.absent | newValue << 40
+                high = high & ~0xFFFF | newValue >> 24
+            case .ended: high = high & ~(Self.absent << 16) | newValue << 16
+            }
+        }
+    }
+
     /// `Urgency.allCases` index + 1, or 0.
-    var urgency: UInt8 = 0
+    var urgency: UInt8 {
+        get { UInt8(high >> 56 & 0x3) }
+        set { high = high & ~(0x3 << 56) | UInt64(newValue) << 56 }
+    }
+
     /// `ReferralStep.allCases` index + 1, or 0 while it has not ended.
-    var endStep: UInt8 = 0
+    var endStep: UInt8 {
+        get { UInt8(high >> 58 & 0x7) }
+        set { high = high & ~(0x7 << 58) | UInt64(newValue) << 58 }
+    }
 }
 
 /// What a referral row has beyond its fixed width.
@@ -27,14 +67,24 @@ struct ReferralExtras: Sendable {
     var dependsOn: [String] = []
     var lifeDomain: String?
     var note: String?
+    /// Step times too far from the creation for a row's offsets.
+    var farTimes: [ReferralRow.Step.RawValue: Int64] = [:]
 }
 
-/// A case's row: its referrals as referral rows, in creation-time order.
+/// A case's row (16 bytes): its referrals as a list through their rows, in creation-time order, and where its
+/// assessments and regie assignments are (most cases in a large model have few or none).
 struct CaseRecord: Sendable {
-    var referralRows: [Int32] = []
+    /// The first and last referral row; the rows link on through `ReferralRow.nextInCase`.
+    var firstRow: Int32 = -1
+    var lastRow: Int32 = -1
+    /// Into `ModelStorage.caseAnnotations`, or −1.
+    var annotations: Int32 = -1
+    var revision: Int32 = 0
+}
+
+struct CaseAnnotations: Sendable {
     var assessments: [ChainModel.Case.Assessment] = []
     var regieAssignments: [ChainModel.Case.RegieRecord] = []
-    var revision = 0
 }
 
 /// The referral, case and string tables behind `ChainModel` (see `ModelStorage.swift` for why
@@ -44,6 +94,7 @@ struct ModelStorage: Sendable {
     var rows = ChunkedArray<ReferralRow>()
     var caseKeys = KeyTable()
     var caseRecords = ChunkedArray<CaseRecord>()
+    var caseAnnotations = ChunkedArray<CaseAnnotations>()
     var extras = ChunkedArray<ReferralExtras>()
     /// Party ids by number, and back; parties are few (hundreds to thousands).
     private(set) var partyIDs: [String] = []
@@ -56,7 +107,6 @@ struct ModelStorage: Sendable {
     /// Event sources by number; a creating event is kept as its source number and id bytes.
     private var sources: [String] = []
     private var sourceNumbers: [String: UInt32] = [:]
-    private var eventIDs = ByteArena()
 
     @discardableResult
     mutating func partyNumber(_ id: String) -> Int32 {
@@ -97,43 +147,73 @@ struct ModelStorage: Sendable {
         return caseKeys.append(id)
     }
 
-    mutating func modifyCase(_ id: String, _ body: (inout CaseRecord) -> Void) {
+    mutating func annotateCase(_ id: String, _ body: (inout CaseAnnotations) -> Void) {
         let row = caseRow(id)
-        body(&caseRecords[row])
+        if caseRecords[row].annotations < 0 {
+            caseAnnotations.append(CaseAnnotations())
+            caseRecords[row].annotations = Int32(caseAnnotations.count - 1)
+        }
+        body(&caseAnnotations[Int(caseRecords[row].annotations)])
         caseRecords[row].revision += 1
     }
 
     mutating func appendReferral(_ creation: ReferralCreation, createdBy: EventIdentity, at time: Timestamp) {
         let caseRow = caseRow(creation.caseID)
         var row = ReferralRow(created: time.millisecondsSinceEpoch, caseRow: Int32(caseRow),
-                              from: partyNumber(creation.from), to: partyNumber(creation.to), createdBy: eventReference(createdBy))
+                              from: partyNumber(creation.from), to: partyNumber(creation.to))
         row.urgency = creation.urgency.map { UInt8(Urgency.allCases.firstIndex(of: $0)! + 1) } ?? 0
         if let lifeDomain = creation.lifeDomain {
             if let number = label(lifeDomain) { row.lifeDomain = number } else { modifyExtras(&row) { $0.lifeDomain = lifeDomain } }
         }
         if !creation.dependsOn.isEmpty { modifyExtras(&row) { $0.dependsOn = creation.dependsOn } }
-        let referralRow = referralKeys.append(creation.referral)
+        let referralRow = referralKeys.append(creation.referral, trailer: eventTrailer(createdBy))
         rows.append(row)
         rowsTo[Int(row.to)].append(Int32(referralRow))
-        // Referrals mostly arrive in time order: appending is the common case.
-        let created = row.created
-        let id = creation.referral
-        caseRecords[caseRow].revision += 1
-        // Copies, not `self`, which is being changed; rows and keys are not changed below.
-        let (frozenRows, frozenKeys) = (rows, referralKeys)
-        let isBefore = { (other: Int32) -> Bool in
-            let otherCreated = frozenRows[Int(other)].created
-            return otherCreated != created ? otherCreated < created : frozenKeys.key(at: Int(other)) <= id
+        linkIntoCase(Int32(referralRow), caseRow: caseRow, id: creation.referral)
+    }
+
+    /// Links a new referral into its case's list, kept in (created, id) order. Referrals mostly
+    /// arrive in time order: appending after the last is the common case.
+    private mutating func linkIntoCase(_ new: Int32, caseRow: Int, id: String) {
+        let created = rows[Int(new)].created
+        let isBefore = { (other: Int32, storage: ModelStorage) -> Bool in
+            let otherCreated = storage.rows[Int(other)].created
+            return otherCreated != created ? otherCreated < created : storage.referralKeys.key(at: Int(other)) <= id
         }
-        let list = caseRecords[caseRow].referralRows
-        if let last = list.last, !isBefore(last) {
-            caseRecords[caseRow].referralRows.insert(Int32(referralRow), at: list.insertionIndex(isBefore))
+        var record = caseRecords[caseRow]
+        record.revision += 1
+        defer { caseRecords[caseRow] = record }
+        guard record.lastRow >= 0 else {
+            (record.firstRow, record.lastRow) = (new, new)
+            return
+        }
+        if isBefore(record.lastRow, self) {
+            rows[Int(record.lastRow)].nextInCase = new
+            record.lastRow = new
+        } else if !isBefore(record.firstRow, self) {
+            rows[Int(new)].nextInCase = record.firstRow
+            record.firstRow = new
         } else {
-            caseRecords[caseRow].referralRows.append(Int32(referralRow))
+            var previous = record.firstRow
+            while case let next = rows[Int(previous)].nextInCase, next >= 0, isBefore(next, self) { previous = next }
+            rows[Int(new)].nextInCase = rows[Int(previous)].nextInCase
+            rows[Int(previous)].nextInCase = new
         }
     }
 
-    private mutating func eventReference(_ identity: EventIdentity) -> ByteArena.Reference {
+    /// The rows of a case's referrals, in (created, id) order.
+    func referralRows(ofCase index: Int) -> [Int32] {
+        var result: [Int32] = []
+        var row = caseRecords[index].firstRow
+        while row >= 0 {
+            result.append(row)
+            row = rows[Int(row)].nextInCase
+        }
+        return result
+    }
+
+    /// A creating event kept beside its referral's id: the source's number, then the event id.
+    private mutating func eventTrailer(_ identity: EventIdentity) -> [UInt8] {
         let number: UInt32
         if let known = sourceNumbers[identity.source] {
             number = known
@@ -144,11 +224,11 @@ struct ModelStorage: Sendable {
         }
         var bytes = withUnsafeBytes(of: number.littleEndian) { Array($0) }
         bytes.append(contentsOf: identity.id.utf8)
-        return bytes.withUnsafeBufferPointer { eventIDs.append($0) }
+        return bytes
     }
 
     func createdBy(at row: Int) -> EventIdentity {
-        eventIDs.withBytes(rows[row].createdBy) { bytes in
+        referralKeys.withTrailer(at: row) { bytes in
             let number = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
             return EventIdentity(source: sources[number], id: String(decoding: UnsafeBufferPointer(rebasing: bytes[4...]), as: UTF8.self))
         }
@@ -169,29 +249,46 @@ struct ModelStorage: Sendable {
         var to: Int
     }
 
-    private static func time(_ milliseconds: Int64) -> Timestamp? {
-        milliseconds == ReferralRow.none ? nil : Timestamp(millisecondsSinceEpoch: milliseconds)
+    private func time(_ step: ReferralRow.Step, of row: ReferralRow) -> Timestamp? {
+        let offset = row[offset: step]
+        switch offset {
+        case ReferralRow.absent: return nil
+        case ReferralRow.outOfRange: return extras[Int(row.extras)].farTimes[step.rawValue].map { Timestamp(millisecondsSinceEpoch: $0) }
+        default: return Timestamp(millisecondsSinceEpoch: row.created + Int64(offset))
+        }
+    }
+
+    private mutating func setTime(_ time: Timestamp?, _ step: ReferralRow.Step, of row: inout ReferralRow) {
+        guard let time else {
+            row[offset: step] = ReferralRow.absent
+            return
+        }
+        let (offset, overflow) = time.millisecondsSinceEpoch.subtractingReportingOverflow(row.created)
+        if !overflow, offset >= 0, UInt64(offset) < ReferralRow.outOfRange {
+            row[offset: step] = UInt64(offset)
+        } else {
+            row[offset: step] = ReferralRow.outOfRange
+            modifyExtras(&row) { $0.farTimes[step.rawValue] = time.millisecondsSinceEpoch }
+        }
     }
 
     func lifecycle(at index: Int) -> Lifecycle {
         let row = rows[index]
-        return Lifecycle(created: Timestamp(millisecondsSinceEpoch: row.created), accepted: Self.time(row.accepted), started: Self.time(row.started),
-                         ended: row.endStep == 0 ? nil : (ReferralStep.allCases[Int(row.endStep) - 1], Timestamp(millisecondsSinceEpoch: row.endedTime)),
+        return Lifecycle(created: Timestamp(millisecondsSinceEpoch: row.created), accepted: time(.accepted, of: row), started: time(.started, of: row),
+                         ended: row.endStep == 0 ? nil : (ReferralStep.allCases[Int(row.endStep) - 1], time(.ended, of: row)!),
                          to: Int(row.to))
     }
 
     /// Stores a changed lifecycle; `note` is the outcome or reason of the step that ended it.
     mutating func setLifecycle(_ lifecycle: Lifecycle, note: String?, at index: Int) {
         var row = rows[index]
-        row.accepted = lifecycle.accepted?.millisecondsSinceEpoch ?? ReferralRow.none
-        row.started = lifecycle.started?.millisecondsSinceEpoch ?? ReferralRow.none
-        if let ended = lifecycle.ended {
-            if row.endStep == 0 {
-                row.endStep = UInt8(ReferralStep.allCases.firstIndex(of: ended.step)! + 1)
-                row.endedTime = ended.time.millisecondsSinceEpoch
-                if let note {
-                    if let number = label(note) { row.note = number } else { modifyExtras(&row) { $0.note = note } }
-                }
+        setTime(lifecycle.accepted, .accepted, of: &row)
+        setTime(lifecycle.started, .started, of: &row)
+        if let ended = lifecycle.ended, row.endStep == 0 {
+            row.endStep = UInt8(ReferralStep.allCases.firstIndex(of: ended.step)! + 1)
+            setTime(ended.time, .ended, of: &row)
+            if let note {
+                if let number = label(note) { row.note = number } else { modifyExtras(&row) { $0.note = note } }
             }
         }
         rows[index] = row
@@ -215,9 +312,11 @@ struct ModelStorage: Sendable {
 
     func caseValue(at index: Int) -> ChainModel.Case {
         let record = caseRecords[index]
-        return ChainModel.Case(id: caseKeys.key(at: index), referrals: record.referralRows.map { referralKeys.key(at: Int($0)) },
-                               assessments: record.assessments, regieAssignments: record.regieAssignments,
-                               revision: record.revision, referralRows: record.referralRows)
+        let annotations = record.annotations < 0 ? CaseAnnotations() : caseAnnotations[Int(record.annotations)]
+        let referralRows = referralRows(ofCase: index)
+        return ChainModel.Case(id: caseKeys.key(at: index), referrals: referralRows.map { referralKeys.key(at: Int($0)) },
+                               assessments: annotations.assessments, regieAssignments: annotations.regieAssignments,
+                               revision: Int(record.revision), referralRows: referralRows)
     }
 }
 
