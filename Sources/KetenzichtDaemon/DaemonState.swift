@@ -47,9 +47,12 @@ public final class DaemonState: @unchecked Sendable {
 
     private func publish(_ model: ChainModel) {
         lastPublished = ContinuousClock.now
-        let snapshot = snapshotBox.withLockedValue { current -> Snapshot in
+        // The replaced snapshot comes out of the lock and is dropped right after it: its own chunks
+        // (those the writer copied since) are freed here on the writer, not while readers wait.
+        let (snapshot, _) = snapshotBox.withLockedValue { current -> (Snapshot, Snapshot) in
+            let replaced = current
             current = Snapshot(model: model, version: current.version + 1)
-            return current
+            return (current, replaced)
         }
         onChange?(snapshot)
     }
