@@ -62,6 +62,8 @@ let package = Package(
             dependencies: [
                 "KetenzichtCore", "KetenzichtIngest",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The raw sqlite3 binding of the insert loop (EventStore.insert).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

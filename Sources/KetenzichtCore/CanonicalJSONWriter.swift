@@ -68,8 +68,18 @@ public struct CanonicalJSONWriter: Sendable {
     public static func appendString(_ string: String, to bytes: inout [UInt8]) {
         bytes.append(0x22)
         let utf8 = string.utf8
-        // Almost no string needs an escape: then it is one copy.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
+        // Almost no string needs an escape: then it is one copy. Scanning the contiguous bytes
+        // rather than the UTF8View keeps this a plain loop and a memcpy.
+        let copied: Bool? = utf8.withContiguousStorageIfAvailable { buffer in
+            for byte in buffer where byte < 0x20 || byte == 0x22 || byte == 0x5c { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if copied == true {
+            bytes.append(0x22)
+            return
+        }
+        if copied == nil, !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
             bytes.append(contentsOf: utf8)
             bytes.append(0x22)
             return

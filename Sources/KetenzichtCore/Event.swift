@@ -172,53 +172,79 @@ public struct Event: Sendable, Equatable {
     /// milliseconds, no BSN (cases are already pseudonymous). The store keeps this text, and two
     /// events with the same identity are duplicates exactly when their canonical lines are equal.
     public var canonicalJSON: String {
-        var writer = CanonicalJSONWriter()
-        writer.object {
-            $0.field("data") { data in
-                data.object { fields in
-                    switch body {
-                    case .partyRegistered(let registration):
-                        if let capacity = registration.capacityPerWeek { fields.field("capacityPerWeek", number: capacity) }
-                        fields.field("domain", string: registration.domain)
-                        fields.field("name", string: registration.name)
-                        if let norm = registration.normDays { fields.field("normDays", number: norm) }
-                        fields.field("party", string: registration.party)
-                        if let eligible = registration.regieEligible { fields.field("regieEligible", bool: eligible) }
-                    case .caseAssessed(let assessment):
-                        fields.field("case", string: assessment.caseID)
-                        fields.field("zrm") { zrm in
-                            zrm.object { scores in
-                                for score in assessment.scores { scores.field(score.lifeDomain, number: Double(score.score)) }
-                            }
-                        }
-                    case .referralCreated(let creation):
-                        fields.field("case", string: creation.caseID)
-                        if !creation.dependsOn.isEmpty {
-                            fields.field("dependsOn") { list in list.array(creation.dependsOn) }
-                        }
-                        fields.field("from", string: creation.from)
-                        if let lifeDomain = creation.lifeDomain { fields.field("lifeDomain", string: lifeDomain) }
-                        fields.field("referral", string: creation.referral)
-                        fields.field("to", string: creation.to)
-                        if let urgency = creation.urgency { fields.field("urgency", string: urgency.rawValue) }
-                    case .referralStatus(let change):
-                        if let note = change.note {
-                            fields.field(change.step == .completed ? "outcome" : "reason", string: note)
-                        }
-                        fields.field("referral", string: change.referral)
-                    case .regieAssigned(let assignment):
-                        fields.field("case", string: assignment.caseID)
-                        fields.field("party", string: assignment.party)
-                    }
-                }
-            }
-            $0.field("id", string: identity.id)
-            $0.field("source", string: identity.source)
-            $0.field("specversion", string: "1.0")
-            $0.field("time", string: time.rfc3339)
-            $0.field("type", string: type.rawValue)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(320)
+        appendCanonicalJSON(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `canonicalJSON` as UTF-8 bytes: ingest writes many lines into one reusable buffer
+    /// and digests and stores them from there, without a String per event. The fixed parts
+    /// (keys, punctuation) are copied as static bytes: this runs once per ingested event, and
+    /// scanning constant keys for escapes cost as much as writing the values.
+    public func appendCanonicalJSON(to buffer: inout [UInt8]) {
+        func raw(_ text: StaticString) {
+            buffer.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
-        return writer.output
+        func string(_ value: String) { CanonicalJSONWriter.appendString(value, to: &buffer) }
+        func number(_ value: Double) { buffer.append(contentsOf: CanonicalJSONWriter.number(value).utf8) }
+        var needsComma = false
+        // `quotedKey` is the key with its quotes and colon: `"case":`.
+        func key(_ quotedKey: StaticString) {
+            if needsComma { buffer.append(UInt8(ascii: ",")) }
+            raw(quotedKey)
+            needsComma = true
+        }
+        raw(#"{"data":{"#)
+        switch body {
+        case .partyRegistered(let registration):
+            if let capacity = registration.capacityPerWeek { key(#""capacityPerWeek":"#); number(capacity) }
+            key(#""domain":"#); string(registration.domain)
+            key(#""name":"#); string(registration.name)
+            if let norm = registration.normDays { key(#""normDays":"#); number(norm) }
+            key(#""party":"#); string(registration.party)
+            if let eligible = registration.regieEligible { key(#""regieEligible":"#); eligible ? raw("true") : raw("false") }
+        case .caseAssessed(let assessment):
+            key(#""case":"#); string(assessment.caseID)
+            key(#""zrm":{"#)
+            for (index, score) in assessment.scores.enumerated() {
+                if index > 0 { buffer.append(UInt8(ascii: ",")) }
+                string(score.lifeDomain)
+                buffer.append(UInt8(ascii: ":"))
+                number(Double(score.score))
+            }
+            buffer.append(UInt8(ascii: "}"))
+        case .referralCreated(let creation):
+            key(#""case":"#); string(creation.caseID)
+            if !creation.dependsOn.isEmpty {
+                key(#""dependsOn":["#)
+                for (index, reference) in creation.dependsOn.enumerated() {
+                    if index > 0 { buffer.append(UInt8(ascii: ",")) }
+                    string(reference)
+                }
+                buffer.append(UInt8(ascii: "]"))
+            }
+            key(#""from":"#); string(creation.from)
+            if let lifeDomain = creation.lifeDomain { key(#""lifeDomain":"#); string(lifeDomain) }
+            key(#""referral":"#); string(creation.referral)
+            key(#""to":"#); string(creation.to)
+            if let urgency = creation.urgency { key(#""urgency":"#); string(urgency.rawValue) }
+        case .referralStatus(let change):
+            if let note = change.note {
+                change.step == .completed ? key(#""outcome":"#) : key(#""reason":"#)
+                string(note)
+            }
+            key(#""referral":"#); string(change.referral)
+        case .regieAssigned(let assignment):
+            key(#""case":"#); string(assignment.caseID)
+            key(#""party":"#); string(assignment.party)
+        }
+        raw(#"},"id":"#); string(identity.id)
+        raw(#","source":"#); string(identity.source)
+        raw(#","specversion":"1.0","time":""#)
+        time.appendRFC3339(to: &buffer)
+        raw(#"","type":"#); string(type.rawValue)
+        buffer.append(UInt8(ascii: "}"))
     }
 
     /// A stable 64-bit FNV-1a digest of the canonical line, for duplicate detection in memory.
@@ -230,6 +256,17 @@ public struct Event: Sendable, Equatable {
 
     /// The same digest over the bytes of a canonical line (as the store keeps it).
     public static func fingerprint(ofBytes bytes: some Sequence<UInt8>) -> UInt64 {
+        if let hash = bytes.withContiguousStorageIfAvailable({ fingerprint(ofBuffer: $0) }) { return hash }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    /// The digest over contiguous bytes: a plain loop, where a generic sequence pays for its iterator.
+    public static func fingerprint(ofBuffer bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)

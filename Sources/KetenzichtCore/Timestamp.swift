@@ -63,6 +63,47 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return out + "Z"
     }
 
+    /// Appends `rfc3339` as UTF-8 without building the String: the canonical line of every
+    /// ingested event carries one, and the String's concatenations cost more than the digits.
+    public func appendRFC3339(to bytes: inout [UInt8]) {
+        let ms = millisecondsSinceEpoch
+        let dayNumber = ms >= 0 ? ms / Self.millisecondsPerDay : -((-ms + Self.millisecondsPerDay - 1) / Self.millisecondsPerDay)
+        let (year, month, day) = CivilDate.fromDays(dayNumber)
+        // `pad` prints years outside four digits (and their sign) its own way: those take the slow path.
+        guard year >= 0, year <= 9999 else {
+            bytes.append(contentsOf: rfc3339.utf8)
+            return
+        }
+        let msOfDay = ms - dayNumber * Self.millisecondsPerDay
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(0x30 + UInt8(truncatingIfNeeded: rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(msOfDay / 3_600_000, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(msOfDay / 60_000 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(msOfDay / 1000 % 60, 2)
+        let milli = msOfDay % 1000
+        if milli != 0 {
+            bytes.append(UInt8(ascii: "."))
+            digits(milli, 3)
+        }
+        bytes.append(UInt8(ascii: "Z"))
+    }
+
     /// Parses an RFC 3339 date-time (`2026-03-02T10:00:00+01:00`, fractions and `Z` allowed).
     /// Impossible calendar dates such as 2027-06-31 are refused, not rolled over.
     public init(rfc3339 text: some StringProtocol) throws(TimestampError) {

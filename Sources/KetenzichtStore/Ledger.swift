@@ -193,29 +193,30 @@ public final class Ledger {
         // both cores work on a large file; records still arrive in input order.
         let records = RecordPipe(capacity: 8)
         DispatchQueue.global().async {
-            var chunk: [RecordPipe.Item] = []
-            chunk.reserveCapacity(RecordPipe.chunkSize)
+            var chunk = RecordPipe.Chunk(id: 0)
             decoder.decode(input, progress: progress) { record in
                 // The canonical line and its digest are made here too: the writer has the model
-                // and SQLite to do, this thread has time to spare.
-                var canonical: String?
-                var fingerprint: UInt64 = 0
-                if let event = record.event {
-                    canonical = event.canonicalJSON
-                    fingerprint = Event.fingerprint(of: canonical!)
-                }
-                chunk.append(RecordPipe.Item(record: record, canonical: canonical, fingerprint: fingerprint))
-                if chunk.count == RecordPipe.chunkSize {
+                // to run, this thread has time to spare.
+                chunk.append(record)
+                if chunk.items.count == RecordPipe.chunkSize {
                     records.put(chunk)
-                    chunk.removeAll(keepingCapacity: true)
+                    chunk = RecordPipe.Chunk(id: chunk.id + 1)
                 }
             }
             records.put(chunk)
             records.close()
         }
-        while let chunk = records.take() {
-            for item in chunk {
-                guard commitError == nil else { continue }
+        // Batches are committed on the store's own thread while the model takes the next one;
+        // `settleCommits` below waits for the last, so nothing is acknowledged before its commit.
+        let committer = Committer(store: store)
+        while var chunk = records.take() {
+            // Freeing a chunk's records is the committer's job: this thread runs the model, the
+            // bottleneck of ingest, and the committer waits on the disk most of the time.
+            defer { committer.release(&chunk) }
+            guard commitError == nil else { continue }
+            for index in chunk.items.indices {
+                guard commitError == nil else { break }
+                let item = chunk.items[index]
                 let record = item.record
                 switch record.outcome {
                 case .failure(let issue, let raw):
@@ -226,31 +227,31 @@ public final class Ledger {
                         batch.quarantined.append(quarantineEntry(issue, raw: kept, receivedAt: receivedAt))
                     }
                 case .event(let event):
-                    let canonical = item.canonical!
+                    let canonical = item.lineStart..<item.lineEnd
                     let result = model.apply(event, fingerprint: item.fingerprint)
                     switch result.disposition {
                     case .applied(let warnings):
                         summary.accepted += 1
-                        append(canonical, to: &batch)
+                        append(canonical, of: chunk, to: &batch)
                         for warning in warnings {
                             summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
                         }
                     case .pending:
                         summary.pending += 1
                         batchPending[event.identity] = batch.accepted.count
-                        append(canonical, to: &batch)
+                        append(canonical, of: chunk, to: &batch)
                     case .duplicate:
                         summary.duplicates += 1
                     case .refused(let refusal):
                         let field = Self.fieldName(refusal.field, format: resolved)
                         let issue = IngestIssue(location: record.location, event: event.identity, field: field, message: refusal.message)
                         summary.report(issue)
-                        batch.quarantined.append(quarantineEntry(issue, raw: canonical, receivedAt: receivedAt))
+                        batch.quarantined.append(quarantineEntry(issue, raw: String(decoding: chunk.lines[canonical], as: UTF8.self), receivedAt: receivedAt))
                     }
                     settle(result, batch: &batch, batchPending: &batchPending, summary: &summary, receivedAt: receivedAt)
                 }
                 if batch.accepted.count >= settings.batchSize {
-                    do { try commit(&batch, batchPending: &batchPending) } catch { commitError = error }
+                    do { try commit(&batch, batchPending: &batchPending, through: committer) } catch { commitError = error }
                 }
             }
         }
@@ -261,7 +262,8 @@ public final class Ledger {
             summary.report(issue)
             evict(event, issue: issue, batch: &batch, batchPending: &batchPending, receivedAt: receivedAt)
         }
-        try commit(&batch, batchPending: &batchPending)
+        try commit(&batch, batchPending: &batchPending, through: committer)
+        try settleCommits(committer)
         // Held iStandaarden statuses live only in the links file: on disk before the answer too,
         // also when this input brought no event for the store.
         try iStandaardenLinks?.sync()
@@ -280,8 +282,8 @@ public final class Ledger {
         }
     }
 
-    private func append(_ canonical: String, to batch: inout EventStore.Batch) {
-        batch.accepted.append((nextSeq, canonical))
+    private func append(_ canonical: Range<Int>, of chunk: RecordPipe.Chunk, to batch: inout EventStore.Batch) {
+        batch.accept(seq: nextSeq, line: canonical, of: chunk.lines, bufferID: chunk.id)
         nextSeq += 1
     }
 
@@ -309,23 +311,40 @@ public final class Ledger {
         }
     }
 
-    private func commit(_ batch: inout EventStore.Batch, batchPending: inout [EventIdentity: Int]) throws {
+    /// Hands a batch to the committer once the one before it is committed: at most one batch is
+    /// in flight, so the model runs at most one batch ahead of the store.
+    private func commit(_ batch: inout EventStore.Batch, batchPending: inout [EventIdentity: Int], through committer: Committer) throws {
         guard !batch.isEmpty else { return }
+        try settleCommits(committer)
         do {
             // The links the batch's events were decoded with reach the disk before the events do.
             try iStandaardenLinks?.sync()
-            try store.commit(batch)
         } catch {
-            // The model took the batch's events before the commit failed. It must forget them:
-            // otherwise a re-sent copy would count as a duplicate of an event that was never
-            // stored, and be acknowledged without ever being kept.
             restoreCommittedModel()
             throw error
         }
+        // Seqs are fixed when events join a batch, so a later batch may already evict a pending
+        // event of this one: its DELETE commits after this INSERT.
         for (identity, index) in batchPending { pendingSeqs[identity] = batch.accepted[index].seq }
+        // The model as of this batch, for `afterCommit` once it is durable: the model itself
+        // will have moved on into the next batch by then.
+        committer.submit(batch, snapshot: afterCommit == nil ? nil : model)
         batch = EventStore.Batch()
         batchPending = [:]
-        afterCommit?(model)
+    }
+
+    /// Waits for the batch in flight. On failure the model took events the store does not hold
+    /// (that batch's and any taken since): it must forget them, or a re-sent copy would count as
+    /// a duplicate of an event that was never stored, and be acknowledged without ever being kept.
+    private func settleCommits(_ committer: Committer) throws {
+        let snapshot: ChainModel?
+        do {
+            snapshot = try committer.wait()
+        } catch {
+            restoreCommittedModel()
+            throw error
+        }
+        if let snapshot { afterCommit?(snapshot) }
     }
 
     private func quarantineEntry(_ issue: IngestIssue, raw: String?, receivedAt: Timestamp) -> EventStore.QuarantineEntry {
@@ -336,23 +355,88 @@ public final class Ledger {
     }
 }
 
+/// Commits batches on a thread of its own, one at a time and in order.
+final class Committer: @unchecked Sendable {
+    private let store: EventStore
+    private let queue = DispatchQueue(label: "ketenzicht.store-commit")
+    private let inFlight = DispatchGroup()
+    // Written on `queue` inside the group, read only after `inFlight.wait()`: the group orders them.
+    private var failure: (any Error)?
+    // Only the ingesting thread touches this (submit and wait).
+    private var snapshot: ChainModel?
+
+    init(store: EventStore) { self.store = store }
+
+    /// Call only after `wait()`: one batch in flight at a time.
+    func submit(_ batch: EventStore.Batch, snapshot: ChainModel?) {
+        self.snapshot = snapshot
+        inFlight.enter()
+        queue.async { [self] in
+            defer { inFlight.leave() }
+            do { try store.commit(batch) } catch { failure = error }
+        }
+    }
+
+    /// Drops `chunk` on the commit thread, so its deallocation costs that thread's time.
+    func release(_ chunk: inout RecordPipe.Chunk) {
+        var taken = RecordPipe.Chunk(id: -1, reserving: 0)
+        swap(&taken, &chunk)
+        queue.async { [taken] in withExtendedLifetime(taken) {} }
+    }
+
+    /// Waits until the batch in flight is committed and returns its snapshot; throws its error.
+    /// A failure sticks: every later wait throws it too.
+    func wait() throws -> ChainModel? {
+        inFlight.wait()
+        if let failure { throw failure }
+        defer { snapshot = nil }
+        return snapshot
+    }
+}
+
 /// A bounded, blocking hand-over of decoded records from the decoding thread to the writer.
 final class RecordPipe: @unchecked Sendable {
-    struct Item: Sendable {
-        var record: DecodeRecord
-        var canonical: String?
-        var fingerprint: UInt64
+    /// Decoded records with the canonical lines of their events, back to back in one buffer
+    /// (one allocation per chunk, not a String per event).
+    struct Chunk: Sendable {
+        struct Item: Sendable {
+            var record: DecodeRecord
+            var lineStart: Int
+            var lineEnd: Int
+            var fingerprint: UInt64
+        }
+
+        var items: [Item] = []
+        var lines: [UInt8] = []
+        /// Tells chunks apart for `EventStore.Batch.accept`, which keeps `lines` rather than copies.
+        let id: Int
+
+        init(id: Int, reserving count: Int = RecordPipe.chunkSize) {
+            self.id = id
+            items.reserveCapacity(count)
+            lines.reserveCapacity(count * 320)
+        }
+
+        mutating func append(_ record: DecodeRecord) {
+            let start = lines.count
+            var fingerprint: UInt64 = 0
+            if let event = record.event {
+                event.appendCanonicalJSON(to: &lines)
+                fingerprint = lines.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: UnsafeBufferPointer(rebasing: $0[start...])) }
+            }
+            items.append(Item(record: record, lineStart: start, lineEnd: lines.count, fingerprint: fingerprint))
+        }
     }
 
     static let chunkSize = 2048
     private let condition = NSCondition()
-    private var chunks: [[Item]] = []
+    private var chunks: [Chunk] = []
     private var closed = false
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func put(_ chunk: [Item]) {
+    func put(_ chunk: Chunk) {
         condition.lock()
         while chunks.count >= capacity { condition.wait() }
         chunks.append(chunk)
@@ -368,7 +452,7 @@ final class RecordPipe: @unchecked Sendable {
     }
 
     /// The next chunk, or nil once the producer closed and everything was taken.
-    func take() -> [Item]? {
+    func take() -> Chunk? {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !closed { condition.wait() }

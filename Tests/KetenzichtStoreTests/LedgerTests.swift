@@ -226,4 +226,109 @@ import Testing
         _ = try Ledger(stateDirectory: fresh)
         #expect(FileManager.default.fileExists(atPath: fresh + "/pseudonym.key"))
     }
+
+    // Batches are committed on a thread of their own while the model takes the next batch: the
+    // tests below use tiny batches so that a single ingest has several batches in flight in turn.
+
+    /// A batch that fails after the model moved on into the next one: the model forgets both,
+    /// and a resend stores every event exactly once.
+    @Test func aFailedBatchBehindTheModelIsForgottenToo() throws {
+        let directory = try TempDirectory()
+        let state = directory.path + "/state"
+        let ledger = try Ledger(stateDirectory: state, settings: Ledger.Settings(batchSize: 2))
+        let saboteur = try DatabaseQueue(path: state + "/events.sqlite")
+        try saboteur.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER simulated_storage_failure BEFORE INSERT ON events
+                WHEN NEW.body LIKE '%"id":"e5"%' BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END
+                """)
+        }
+        let input = Array(Self.history.joined(separator: "\n").utf8)
+        #expect(throws: (any Error).self) { try ledger.ingest(.bytes(input, origin: "request 1"), receivedAt: Self.received) }
+        // e1–e4 went in two batches before the failing one (e5, e6).
+        #expect(try ledger.store.counts().events == 4)
+        #expect(ledger.model.eventCount == 4)
+
+        try saboteur.write { db in try db.execute(sql: "DROP TRIGGER simulated_storage_failure") }
+        let resent = try ledger.ingest(.bytes(input, origin: "request 2"), receivedAt: Self.received)
+        #expect(resent.accepted == 5 && resent.duplicates == 4 && resent.rejected == 0)
+        #expect(try ledger.store.counts().events == 9)
+        #expect(try Set(ledger.store.allEventLines()).count == 9)
+    }
+
+    /// A pending event stored by one batch and evicted by the next, in one ingest: its DELETE
+    /// lands after its INSERT, and a restart sees the same model.
+    @Test func aPendingEventIsEvictedByTheBatchAfterItsOwn() throws {
+        let directory = try TempDirectory()
+        let state = directory.path + "/state"
+        let lines = [
+            Self.line("s1", "referral.accepted", "2026-03-01T00:00:00Z", #"{"referral":"r-late"}"#),
+            Self.line("s2", "referral.started", "2026-03-10T00:00:00Z", #"{"referral":"r-late"}"#),
+            Self.line("s3", "referral.created", "2026-03-05T00:00:00Z", #"{"referral":"r-late","case":"c-9","from":"a","to":"b"}"#),
+        ]
+        do {
+            let ledger = try Ledger(stateDirectory: state, settings: Ledger.Settings(batchSize: 1))
+            let summary = try ledger.ingest(.bytes(Array(lines.joined(separator: "\n").utf8), origin: "a"), receivedAt: Self.received)
+            #expect(summary.pending == 2 && summary.accepted == 1 && summary.released == 1 && summary.rejected == 1)
+            #expect(try ledger.store.counts() == EventStore.Counts(events: 2, quarantined: 1))
+            #expect(ledger.model.pendingCount == 0)
+        }
+        let reopened = try Ledger(stateDirectory: state)
+        #expect(reopened.replayIssues.isEmpty)
+        #expect(reopened.model.referrals["r-late"]?.started != nil)
+        #expect(reopened.model.referrals["r-late"]?.accepted == nil)
+        #expect(reopened.model.pendingCount == 0)
+    }
+
+    /// `afterCommit` gets the model as committed: never one holding events still in flight.
+    @Test func afterCommitSeesOnlyCommittedEvents() throws {
+        let directory = try TempDirectory()
+        let ledger = try Ledger(stateDirectory: directory.path + "/state", settings: Ledger.Settings(batchSize: 2))
+        var seen: [(model: Int, stored: Int)] = []
+        ledger.afterCommit = { [unowned ledger] model in seen.append((model.eventCount, (try? ledger.store.counts().events) ?? -1)) }
+        _ = try ledger.ingest(.bytes(Array(Self.history.joined(separator: "\n").utf8), origin: "a"), receivedAt: Self.received)
+        #expect(seen.map(\.model) == [2, 4, 6, 8, 9])
+        #expect(seen.allSatisfy { $0.model == $0.stored })
+    }
+
+    /// A store written before the page size was raised (4 KiB pages) opens, replays and takes
+    /// new events, and keeps its page size.
+    @Test func aStoreWithTheOldPageSizeStillOpens() throws {
+        let directory = try TempDirectory()
+        let state = directory.path + "/state"
+        do {
+            let ledger = try Ledger(stateDirectory: state)
+            _ = try ledger.ingest(.bytes(Array(Self.history.prefix(4).joined(separator: "\n").utf8), origin: "a"), receivedAt: Self.received)
+        }
+        let lines = try Ledger(stateDirectory: state).store.allEventLines()
+        try FileManager.default.removeItem(atPath: state + "/events.sqlite")
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: state + "/events.sqlite" + suffix) }
+        // The file as the previous version laid it out.
+        let old = try DatabaseQueue(path: state + "/events.sqlite")
+        try old.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA page_size = 4096")
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: """
+                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                INSERT INTO grdb_migrations VALUES ('v1');
+                CREATE TABLE events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+                CREATE TABLE quarantine (
+                    seq INTEGER PRIMARY KEY, receivedAt TEXT NOT NULL, origin TEXT NOT NULL, line INTEGER,
+                    eventSource TEXT, eventId TEXT, field TEXT, message TEXT NOT NULL, raw TEXT);
+                """)
+            for (index, line) in lines.enumerated() {
+                try db.execute(sql: "INSERT INTO events (seq, body) VALUES (?, ?)", arguments: [index + 1, line])
+            }
+        }
+        try old.close()
+
+        let ledger = try Ledger(stateDirectory: state)
+        #expect(ledger.replayIssues.isEmpty)
+        #expect(ledger.model.eventCount == 4)
+        let summary = try ledger.ingest(.bytes(Array(Self.history.joined(separator: "\n").utf8), origin: "b"), receivedAt: Self.received)
+        #expect(summary.accepted == 5 && summary.duplicates == 4)
+        #expect(try ledger.store.counts().events == 9)
+        let pageSize = try DatabaseQueue(path: state + "/events.sqlite").read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") }
+        #expect(pageSize == 4096)
+    }
 }
