@@ -1,31 +1,42 @@
 import KetenzichtCore
 import XMLStreaming
 
-/// Decodes the canonical exchange document (SPEC §2.2): validates it against `ExchangeSchema`
-/// while streaming and turns every child of `<exchanges>` into an event through the shared
-/// `EventAssembler`, so that XML accepts and refuses exactly what JSON does.
+/// Decodes the canonical exchange document (SPEC §2.2): streams it, validates every child of
+/// `<exchanges>` against `ExchangeSchema` (`ExchangeValidation`: common shapes in Swift, the rest
+/// by libxml2, which on its own would cost more than the parse) and turns it into an event
+/// through the shared `EventAssembler`, so that XML accepts and refuses exactly what JSON does.
 ///
 /// A bad event element becomes one failure record and its neighbours are kept. A document that
 /// stops being well-formed (or carries a DOCTYPE or an entity) ends with one failure record at
 /// that line; the events before it stand.
 public struct CanonicalXMLDecoder: EventDecoder, Sendable {
     public var assembler: EventAssembler
+    /// Validates with libxml2 while streaming, as before `ExchangeValidation` existed: the
+    /// reference the tests compare the fast path with, and the way to read a document whose root
+    /// carries `xsi:` attributes (an `xsi:type` there changes how every event is validated).
+    var streamingValidation = false
 
     public init(assembler: EventAssembler) {
         self.assembler = assembler
     }
 
-    static let elementTypes: [String: EventType] = [
-        "party": .partyRegistered,
-        "assessment": .caseAssessed,
-        "referral": .referralCreated,
-        "accepted": .referralAccepted,
-        "started": .referralStarted,
-        "completed": .referralCompleted,
-        "rejected": .referralRejected,
-        "withdrawn": .referralWithdrawn,
-        "regie": .regieAssigned,
-    ]
+    static let schemaInstanceNamespace = "http://www.w3.org/2001/XMLSchema-instance"
+
+    /// The event type of an element of the exchange namespace; a switch, so no hashing per event.
+    static func eventType(ofElement name: String) -> EventType? {
+        switch name {
+        case "party": .partyRegistered
+        case "assessment": .caseAssessed
+        case "referral": .referralCreated
+        case "accepted": .referralAccepted
+        case "started": .referralStarted
+        case "completed": .referralCompleted
+        case "rejected": .referralRejected
+        case "withdrawn": .referralWithdrawn
+        case "regie": .regieAssigned
+        default: nil
+        }
+    }
 
     static let elementNames = "party, assessment, referral, accepted, started, completed, rejected, withdrawn, regie"
 
@@ -50,10 +61,12 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
             return
         }
         let reader: XMLStreamReader
+        let streamingSchema = streamingValidation ? schema : nil
+        let checkedSchema = streamingValidation ? nil : schema
         do {
             switch input {
-            case .file(let path): reader = try XMLStreamReader(path: path, schema: schema)
-            case .bytes(let bytes, let origin): reader = try XMLStreamReader(bytes: bytes, documentURL: origin, schema: schema)
+            case .file(let path): reader = try XMLStreamReader(path: path, schema: streamingSchema)
+            case .bytes(let bytes, let origin): reader = try XMLStreamReader(bytes: bytes, documentURL: origin, schema: streamingSchema)
             }
         } catch {
             fail(line: nil, error.message)
@@ -78,7 +91,7 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         }
         func stopAtFatal() {
             for element in reader.completeTopLevelElementsAfterFailure() {
-                sink(record(for: element, origin: origin))
+                sink(record(for: element, origin: origin, schema: checkedSchema))
             }
             flushDocumentIssues()
             let issue = reader.fatalIssue ?? XMLIssue(kind: .fatal, message: "the document could not be parsed", line: nil)
@@ -104,6 +117,13 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
             fail(line: reader.lineNumber, "root element is <\(rootName)> \(found); expected <exchanges> in namespace \(ExchangeSchema.namespace)")
             return
         }
+        if !streamingValidation, reader.hasAttribute(inNamespace: Self.schemaInstanceNamespace) {
+            // Nothing has been passed on yet, so the document can start over.
+            var streaming = self
+            streaming.streamingValidation = true
+            streaming.decode(input, progress: progress, sink: sink)
+            return
+        }
         flushDocumentIssues()
         if reader.isEmptyElement {
             reportProgress(final: true)
@@ -125,34 +145,45 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
                     return
                 }
                 flushDocumentIssues()
-                sink(record(for: element, origin: origin))
+                sink(record(for: element, origin: origin, schema: checkedSchema))
                 reportProgress()
             }
         }
     }
 
     /// One event element to one record.
-    func record(for element: XMLElement, origin: String) -> DecodeRecord {
+    /// With `schema`, the element is checked against it here (it was not while streaming).
+    func record(for element: XMLElement, origin: String, schema: XMLSchema?) -> DecodeRecord {
         let location = InputLocation(origin: origin, line: element.line)
         let identity = EventAssembler.identity(id: element.attribute("id"), source: element.attribute("source"))
         func failure(_ problem: FieldProblem) -> DecodeRecord {
             DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: identity, problem: problem), raw: element.xml))
         }
-        guard element.namespaceURI == ExchangeSchema.namespace, let type = Self.elementTypes[element.localName] else {
+        guard element.namespaceURI == ExchangeSchema.namespace, let type = Self.eventType(ofElement: element.localName) else {
             let namespace = element.namespaceURI == ExchangeSchema.namespace ? "" : " " + (element.namespaceURI.map { "in namespace \($0)" } ?? "without a namespace")
             return failure(FieldProblem(field: nil, "unknown element <\(EventAssembler.clip(element.localName))>\(namespace); expected one of \(Self.elementNames) in namespace \(ExchangeSchema.namespace)"))
         }
-        let schemaProblem = element.issues.first.map { issue -> FieldProblem in
+        var issues = element.issues
+        if let schema {
+            let schemaIssues = ExchangeValidation.issues(in: element, type: type, schema: schema)
+            if !schemaIssues.isEmpty {
+                // Streaming, libxml2 raised these while the element was parsed: before the
+                // reader's own note that it stopped copying an oversized element.
+                let readerNotes = issues.firstIndex { $0.kind == .error && $0.message.hasPrefix("element holds more than") } ?? issues.endIndex
+                issues.insert(contentsOf: schemaIssues, at: readerNotes)
+            }
+        }
+        let schemaProblem = issues.first.map { issue -> FieldProblem in
             var problem = SchemaMessage(issue.message, eventElement: element.localName).problem
-            if element.issues.count > 1 {
-                problem.message += " (and \(element.issues.count - 1) more schema error\(element.issues.count == 2 ? "" : "s"))"
+            if issues.count > 1 {
+                problem.message += " (and \(issues.count - 1) more schema error\(issues.count == 2 ? "" : "s"))"
             }
             return problem
         }
         do {
             let event = try assembler.assemble(
                 id: element.attribute("id"), source: element.attribute("source"),
-                type: type.rawValue, time: element.attribute("time"),
+                type: type, time: element.attribute("time"),
                 fields: XMLEventFields(element: element), names: .xmlAttributes
             )
             if let schemaProblem { return failure(schemaProblem) }
@@ -224,10 +255,10 @@ struct XMLEventFields: EventFieldSource {
     }
 
     func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]? {
-        let items = element.children.filter { $0.localName == "score" }
-        guard !items.isEmpty else { return nil }
+        guard element.children.contains(where: { $0.localName == "score" }) else { return nil }
         var scores: [(String, Double)] = []
-        for item in items {
+        scores.reserveCapacity(element.children.count)
+        for item in element.children where item.localName == "score" {
             guard let domain = item.attribute("domain") else { throw FieldProblem(field: "score/@domain", "missing") }
             guard let text = item.attribute("value") else { throw FieldProblem(field: key + "." + domain, "score/@value missing") }
             guard let value = Self.parseNumber(text) else {
@@ -242,6 +273,10 @@ struct XMLEventFields: EventFieldSource {
     /// XSD decimal and integer lexical forms (surrounding whitespace allowed); not Swift's wider
     /// `Double(_:)` grammar, which would also take "nan", "inf" and hexadecimal.
     static func parseNumber(_ text: String) -> Double? {
+        // One digit (every ZRM score) needs no trimming and no strtod.
+        if text.utf8.count == 1, let digit = text.utf8.first, digit >= 0x30, digit <= 0x39 {
+            return Double(digit - 0x30)
+        }
         let trimmed = text.trimmingXMLWhitespace
         var digits = 0
         var dots = 0
@@ -261,6 +296,13 @@ struct XMLEventFields: EventFieldSource {
 
 private extension String {
     var trimmingXMLWhitespace: String {
+        // Nothing to trim when neither end is a whitespace byte (a Character that is one of the
+        // four starts and ends with it); the common case then costs two byte reads.
+        if let first = utf8.first, let last = utf8.last,
+           first != 0x20, first != 0x09, first != 0x0A, first != 0x0D,
+           last != 0x20, last != 0x09, last != 0x0A, last != 0x0D {
+            return self
+        }
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(self[first...last])

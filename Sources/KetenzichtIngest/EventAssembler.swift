@@ -46,6 +46,24 @@ public struct EventAssembler: Sendable {
         guard let type = EventType(rawValue: typeText) else {
             throw FieldProblem(field: names.type, "unknown event type \"\(Self.clip(typeText))\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        return try assemble(identifiedID: id, source: source, type: type, time: time, fields: fields, names: names)
+    }
+
+    /// For decoders that know the type already (from an element name): the envelope's id and
+    /// source are checked first, in the same order as above, so the errors are the same.
+    func assemble(
+        id: String?, source: String?, type: EventType, time: String?,
+        fields: some EventFieldSource, names: EnvelopeNames
+    ) throws(FieldProblem) -> Event {
+        let id = try Self.identifier(id, field: names.id)
+        let source = try Self.identifier(source, field: names.source)
+        return try assemble(identifiedID: id, source: source, type: type, time: time, fields: fields, names: names)
+    }
+
+    private func assemble(
+        identifiedID id: String, source: String, type: EventType, time: String?,
+        fields: some EventFieldSource, names: EnvelopeNames
+    ) throws(FieldProblem) -> Event {
         guard let timeText = time else { throw FieldProblem(field: names.time, "missing") }
         let timestamp: Timestamp
         do { timestamp = try Timestamp(rfc3339: timeText) } catch {
@@ -93,16 +111,22 @@ public struct EventAssembler: Sendable {
             let caseID = try self.caseID(fields)
             guard let raw = try fields.scores("zrm") else { throw FieldProblem(field: fields.displayName(of: "zrm"), "missing") }
             guard !raw.isEmpty else { throw FieldProblem(field: fields.displayName(of: "zrm"), "holds no scores") }
-            var seen = Set<String>()
             var scores: [(lifeDomain: String, score: Int)] = []
+            scores.reserveCapacity(raw.count)
+            // A handful of scores is the rule: a linear look for a repeat is cheaper than a set,
+            // which only pays off for long (hostile) lists.
+            var seen: Set<String>? = raw.count > 16 ? Set(minimumCapacity: raw.count) : nil
             for (lifeDomain, value) in raw {
-                let field = fields.displayName(of: "zrm") + "." + lifeDomain
+                // Built only for an error: most scores have none.
+                func field() -> String { fields.displayName(of: "zrm") + "." + lifeDomain }
                 guard lifeDomains.contains(lifeDomain) else {
-                    throw FieldProblem(field: field, "unknown ZRM life domain; expected one of \(lifeDomains.sorted().joined(separator: ", "))")
+                    throw FieldProblem(field: field(), "unknown ZRM life domain; expected one of \(lifeDomains.sorted().joined(separator: ", "))")
                 }
-                guard seen.insert(lifeDomain).inserted else { throw FieldProblem(field: field, "scored twice") }
+                let repeated = if let seen { seen.contains(lifeDomain) } else { scores.contains { $0.lifeDomain == lifeDomain } }
+                guard !repeated else { throw FieldProblem(field: field(), "scored twice") }
+                seen?.insert(lifeDomain)
                 guard value == value.rounded(), value >= 1, value <= 5 else {
-                    throw FieldProblem(field: field, "ZRM score must be a whole number 1 to 5, got \(CanonicalJSONWriter.number(value))")
+                    throw FieldProblem(field: field(), "ZRM score must be a whole number 1 to 5, got \(CanonicalJSONWriter.number(value))")
                 }
                 scores.append((lifeDomain, Int(value)))
             }
@@ -183,8 +207,10 @@ public struct EventAssembler: Sendable {
         guard utf8.count <= maxIdentifierLength else {
             throw FieldProblem(field: field(), "longer than \(maxIdentifierLength) bytes")
         }
-        // Control characters are single bytes in UTF-8, so a byte scan finds them all.
-        guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+        // Control characters are single bytes in UTF-8, so a byte scan finds them all; over the
+        // contiguous bytes when there are (always, for native strings) rather than the view.
+        let isControl: (UInt8) -> Bool = { $0 < 0x20 || $0 == 0x7f }
+        guard !(utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) } ?? utf8.contains(where: isControl)) else {
             throw FieldProblem(field: field(), "contains control characters")
         }
         return value

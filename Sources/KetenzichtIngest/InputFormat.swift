@@ -76,6 +76,11 @@ public enum InputFormat: String, Sendable, CaseIterable {
 /// with single spaces, dots or hyphens (`111 222 333`, `1112.22.333`). A raw BSN must never reach
 /// disk or a log (SPEC §4). Dates and AGB codes (eight digits) are left alone.
 public func redactingBSNs(_ text: String) -> String {
+    // Every shape redacted holds nine digits; most text (ids, names) has far fewer, and is
+    // checked on every event, so it skips the copy below.
+    var digits = 0
+    for byte in text.utf8 where byte >= 0x30 && byte <= 0x39 { digits += 1 }
+    guard digits >= 9 else { return text }
     let writtenBSNShapes: Set<[Int]> = [[3, 3, 3], [4, 2, 3], [3, 2, 4]]
     let bytes = Array(text.utf8)
     var output = bytes

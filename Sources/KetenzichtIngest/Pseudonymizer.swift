@@ -28,11 +28,14 @@ public struct Pseudonymizer: Sendable {
     /// The first 128 bits of HMAC-SHA256(key, text) in hex: what a pseudonym is made of.
     public func keyedDigest(of text: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: SymmetricKey(data: keyBytes))
-        var hex = ""
-        for byte in mac.prefix(16) {
-            hex += String(byte >> 4, radix: 16) + String(byte & 0xf, radix: 16)
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 32) { hex in
+            for (index, byte) in mac.prefix(16).enumerated() {
+                hex[2 * index] = digits[Int(byte >> 4)]
+                hex[2 * index + 1] = digits[Int(byte & 0xf)]
+            }
+            return 32
         }
-        return hex
     }
 
     public static func looksLikeBSN(_ text: String) -> Bool {
@@ -41,8 +44,9 @@ public struct Pseudonymizer: Sendable {
 
     /// Nine digits, plain or written in groups as `redactingBSNs` recognises them (`111.222.333`).
     public static func looksLikeWrittenBSN(_ text: String) -> Bool {
-        let redacted = redactingBSNs(text)
-        return redacted.contains("*") && redacted.allSatisfy { $0 == "*" || $0 == " " || $0 == "." || $0 == "-" }
+        let redacted = redactingBSNs(text).utf8
+        // Bytes, not Characters: a combining mark is a byte outside the set either way.
+        return redacted.contains(UInt8(ascii: "*")) && redacted.allSatisfy { $0 == 0x2A || $0 == 0x20 || $0 == 0x2E || $0 == 0x2D }
     }
 
     /// The BSN elfproef: 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a multiple of 11 (and not 0).

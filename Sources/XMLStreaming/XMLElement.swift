@@ -27,6 +27,34 @@ public struct XMLElement: Sendable, Equatable {
     /// filled for children of the document root, which is where events live; a child's errors
     /// are reported on its top-level ancestor.
     public var issues: [XMLIssue]
+    /// Where `text` was split between child elements: libxml2's schema validator reports text
+    /// where it stands among the children, so re-validating a copy (`XMLSchema.issues(in:)`)
+    /// needs the runs back in place. The first run, when it came before any child, is implicit.
+    var textRuns: [TextRun] = []
+    /// The namespace declarations in scope, kept only on elements with an `xsi:` attribute,
+    /// whose QName values (`xsi:type="k:StatusEvent"`) cannot be resolved without them.
+    var namespaceScope: [NamespaceDeclaration] = []
+
+    struct TextRun: Sendable, Equatable {
+        /// Child elements before the run.
+        var childrenBefore: Int
+        /// Where the run starts in `text`, in UTF-8 bytes.
+        var offset: Int
+    }
+
+    struct NamespaceDeclaration: Sendable, Equatable {
+        var prefix: String?
+        var uri: String
+    }
+
+    /// Appends one text node's content, remembering its place among the children.
+    mutating func appendText(_ run: String) {
+        guard !run.isEmpty else { return }
+        if !children.isEmpty || !text.isEmpty {
+            textRuns.append(TextRun(childrenBefore: children.count, offset: text.utf8.count))
+        }
+        text += run
+    }
 
     public init(localName: String, namespaceURI: String? = nil, attributes: [Attribute] = [], children: [XMLElement] = [], text: String = "", line: Int = 0, issues: [XMLIssue] = []) {
         self.localName = localName
@@ -40,7 +68,10 @@ public struct XMLElement: Sendable, Equatable {
 
     /// The value of an attribute; without `namespace`, only an unqualified attribute matches.
     public func attribute(_ name: String, namespace: String? = nil) -> String? {
-        for attribute in attributes where attribute.localName == name && attribute.namespaceURI == namespace {
+        // Lengths first: they are stored in the string, and a mismatch would otherwise go
+        // through the general (Unicode) comparison, for every other attribute of the element.
+        let length = name.utf8.count
+        for attribute in attributes where attribute.localName.utf8.count == length && attribute.localName == name && attribute.namespaceURI == namespace {
             return attribute.value
         }
         return nil

@@ -42,6 +42,7 @@ public final class XMLStreamReader {
     private var started = false
     private var finished = false
     private var refusal: XMLIssue?
+    private let names = NameCache()
 
     private static let parseOptions = Int32(bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_COMPACT.rawValue)
 
@@ -147,6 +148,9 @@ public final class XMLStreamReader {
     /// user data) but to the thread's global structured handler; so that handler points at this
     /// reader for the duration of the call, and is put back afterwards.
     private func parsing<T>(_ body: () -> T) -> T {
+        // Without a schema the reader's own handler gets every error, and this per-node swap of
+        // thread-local state would only cost time.
+        guard schema != nil else { return body() }
         let savedHandler = __xmlStructuredError().pointee
         let savedContext = __xmlStructuredErrorContext().pointee
         xmlSetStructuredErrorFunc(Unmanaged.passUnretained(diagnostics).toOpaque(), diagnosticsCallback)
@@ -274,7 +278,9 @@ public final class XMLStreamReader {
     public func readElement(maxNodes: Int = 10_000) -> XMLElement? {
         guard nodeKind == .element, let start = xmlTextReaderCurrentNode(handle) else { return nil }
         let startDepth = depth
-        var stack = [shell(of: start)]
+        var stack: [XMLElement] = []
+        stack.reserveCapacity(4)
+        stack.append(shell(of: start))
         var nodes = 1
         var truncated = false
         // Depth of an over-budget element whose subtree is being read past without copying.
@@ -307,13 +313,13 @@ public final class XMLStreamReader {
                     let done = stack.removeLast()
                     stack[stack.count - 1].children.append(done)
                 case .text, .cdata, .whitespace:
-                    if let text = value { stack[stack.count - 1].text += text }
+                    if let text = value { stack[stack.count - 1].appendText(text) }
                 default:
                     continue
                 }
             }
         }
-        var element = stack[0]
+        var element = stack.removeLast()
         if truncated {
             element.issues.append(XMLIssue(kind: .error, message: "element holds more than \(maxNodes) elements; the rest was skipped", line: element.line))
         }
@@ -366,7 +372,7 @@ public final class XMLStreamReader {
                 budget -= 1
                 if budget >= 0 { element.children.append(copyTree(current, budget: &budget)) }
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if let content = current.pointee.content { element.text += String(cString: content) }
+                if let content = current.pointee.content { element.appendText(String(cString: content)) }
             default:
                 break
             }
@@ -376,8 +382,16 @@ public final class XMLStreamReader {
     }
 
     private func shell(of node: UnsafeMutablePointer<xmlNode>) -> XMLElement {
-        var attributes: [XMLElement.Attribute] = []
+        var count = 0
         var property = node.pointee.properties
+        while let attribute = property {
+            count += 1
+            property = attribute.pointee.next
+        }
+        var attributes: [XMLElement.Attribute] = []
+        attributes.reserveCapacity(count)
+        var hasInstanceAttribute = false
+        property = node.pointee.properties
         while let attribute = property {
             let value: String
             if let text = attribute.pointee.children, text.pointee.next == nil, text.pointee.type == XML_TEXT_NODE, let content = text.pointee.content {
@@ -388,19 +402,50 @@ public final class XMLStreamReader {
             } else {
                 value = ""
             }
+            let namespace = attribute.pointee.ns?.pointee.href.map { names.namespace($0) }
+            if namespace == Self.schemaInstanceNamespace { hasInstanceAttribute = true }
             attributes.append(XMLElement.Attribute(
-                localName: attribute.pointee.name.map { String(cString: $0) } ?? "",
-                namespaceURI: attribute.pointee.ns?.pointee.href.map { String(cString: $0) },
+                localName: attribute.pointee.name.map { names.name($0, in: node.pointee.doc) } ?? "",
+                namespaceURI: namespace,
                 value: value
             ))
             property = attribute.pointee.next
         }
-        return XMLElement(
-            localName: node.pointee.name.map { String(cString: $0) } ?? "",
-            namespaceURI: node.pointee.ns?.pointee.href.map { String(cString: $0) },
+        var element = XMLElement(
+            localName: node.pointee.name.map { names.name($0, in: node.pointee.doc) } ?? "",
+            namespaceURI: node.pointee.ns?.pointee.href.map { names.namespace($0) },
             attributes: attributes,
             line: Self.line(of: node)
         )
+        if hasInstanceAttribute { element.namespaceScope = Self.namespaceScope(of: node) }
+        return element
+    }
+
+    static let schemaInstanceNamespace = "http://www.w3.org/2001/XMLSchema-instance"
+
+    private static func namespaceScope(of node: UnsafeMutablePointer<xmlNode>) -> [XMLElement.NamespaceDeclaration] {
+        guard let list = xmlGetNsList(node.pointee.doc, node) else { return [] }
+        defer { ketenzicht_xmlFree(list) }
+        var declarations: [XMLElement.NamespaceDeclaration] = []
+        var index = 0
+        while let namespace = list[index] {
+            if let href = namespace.pointee.href {
+                declarations.append(XMLElement.NamespaceDeclaration(prefix: namespace.pointee.prefix.map { String(cString: $0) }, uri: String(cString: href)))
+            }
+            index += 1
+        }
+        return declarations
+    }
+
+    /// Whether the current element carries an attribute in `namespace`.
+    public func hasAttribute(inNamespace namespace: String) -> Bool {
+        guard let node = xmlTextReaderCurrentNode(handle), node.pointee.type == XML_ELEMENT_NODE else { return false }
+        var property = node.pointee.properties
+        while let attribute = property {
+            if let href = attribute.pointee.ns?.pointee.href, String(cString: href) == namespace { return true }
+            property = attribute.pointee.next
+        }
+        return false
     }
 
     private static func line(of node: UnsafeMutablePointer<xmlNode>) -> Int {
@@ -586,20 +631,22 @@ private final class ByteFeeder {
                 return "not UTF-8: the input starts like UTF-16 or UTF-32; convert it to UTF-8"
             }
         }
-        var position = 0
-        while position < chunk.count {
-            let byte: Int32 = markupStart == nil ? 0x3C : 0x3E
-            guard let found = memchr(base + position, byte, chunk.count - position) else {
-                if let start = markupStart, delivered + chunk.count - start > Self.maxMarkupBytes {
-                    return "too long: a tag of more than \(Self.maxMarkupBytes) bytes (no event needs one, and thousands of attributes would stall the parser)"
-                }
-                break
+        // Only the markup still open at the end of the chunk can grow too long, and it starts at
+        // the first `<` after the chunk's last `>` (or earlier, when no `>` closes it here): two
+        // scans per chunk rather than two per tag.
+        var lastClose = chunk.count - 1
+        while lastClose >= 0, chunk[lastClose] != 0x3E { lastClose -= 1 }
+        if lastClose >= 0 || markupStart == nil {
+            markupStart = nil
+            let from = lastClose + 1
+            if from < chunk.count, let found = memchr(base + from, 0x3C, chunk.count - from) {
+                markupStart = delivered + base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             }
-            let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            markupStart = markupStart == nil ? delivered + offset : nil
-            position = offset + 1
         }
-        position = 0
+        if let start = markupStart, delivered + chunk.count - start > Self.maxMarkupBytes {
+            return "too long: a tag of more than \(Self.maxMarkupBytes) bytes (no event needs one, and thousands of attributes would stall the parser)"
+        }
+        var position = 0
         while position < chunk.count, let found = memchr(base + position, 0x0A, chunk.count - position) {
             newlines += 1
             position = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
@@ -662,4 +709,51 @@ private struct PrologScanner {
 
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
     read(fd, buffer, count)
+}
+
+/// Swift strings for the names and namespace URIs a document repeats on every element, made
+/// once instead of once per node.
+private final class NameCache {
+    private static let slots = 256
+    // Names from the parser's dictionary are interned: while the dictionary lives (as long as
+    // the reader), one pointer always holds the same text, so the pointer alone is the key.
+    private let keys = UnsafeMutablePointer<UnsafePointer<xmlChar>?>.allocate(capacity: slots)
+    private let values = UnsafeMutablePointer<String>.allocate(capacity: slots)
+    private var lastNamespace: String?
+    private var lastNamespaceBytes: [CChar] = [0]
+
+    init() {
+        keys.initialize(repeating: nil, count: Self.slots)
+        values.initialize(repeating: "", count: Self.slots)
+    }
+
+    deinit {
+        values.deinitialize(count: Self.slots)
+        values.deallocate()
+        keys.deallocate()
+    }
+
+    func name(_ pointer: UnsafePointer<xmlChar>, in document: UnsafeMutablePointer<xmlDoc>?) -> String {
+        let slot = (Int(bitPattern: pointer) >> 3) & (Self.slots - 1)
+        if keys[slot] == pointer { return values[slot] }
+        let name = String(cString: pointer)
+        if let dictionary = document?.pointee.dict, xmlDictOwns(dictionary, pointer) == 1 {
+            keys[slot] = pointer
+            values[slot] = name
+        }
+        return name
+    }
+
+    /// Namespace URIs are copied per declaration, not interned, so a pointer may be reused for
+    /// other text; the last URI is matched by content.
+    func namespace(_ pointer: UnsafePointer<xmlChar>) -> String {
+        let matches = pointer.withMemoryRebound(to: CChar.self, capacity: 1) { text in
+            lastNamespaceBytes.withUnsafeBufferPointer { strcmp(text, $0.baseAddress!) == 0 }
+        }
+        if matches, let lastNamespace { return lastNamespace }
+        let uri = String(cString: pointer)
+        lastNamespace = uri
+        lastNamespaceBytes = Array(uri.utf8CString)
+        return uri
+    }
 }

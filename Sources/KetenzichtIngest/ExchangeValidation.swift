@@ -1,0 +1,236 @@
+import KetenzichtCore
+import XMLStreaming
+
+/// The exchange XSD's verdict on one event element, without libxml2's streaming validator
+/// (which alone cost more than twice the parse itself).
+///
+/// `isPlainlyValid` recognises the shapes valid documents have, by rules strictly narrower than
+/// the XSD: whatever it accepts libxml2 accepts too. Anything else, valid or not, goes to
+/// libxml2 (`XMLSchema.issues(in:)`), so every verdict and message on an unusual element is
+/// still libxml2's own. Keep `Kind` below in step with `ExchangeSchema.xsd`; the
+/// differential tests in `ExchangeValidationTests` compare both paths with streaming validation.
+enum ExchangeValidation {
+    /// The schema-validity issues of an event element of a known type in the exchange namespace.
+    static func issues(in element: XMLElement, type: EventType, schema: XMLSchema) -> [XMLIssue] {
+        isPlainlyValid(element, type: type) ? [] : schema.issues(in: element)
+    }
+
+    enum SimpleType {
+        case identifier, text, bsn, urgency, zrmScore, capacity, days, boolean, dateTime
+    }
+
+    /// The XSD's element declarations that differ in attributes or content.
+    enum Kind {
+        case party, assessment, referral, status, completed, ended, regie, score, dependsOn
+
+        init(_ type: EventType) {
+            switch type {
+            case .partyRegistered: self = .party
+            case .caseAssessed: self = .assessment
+            case .referralCreated: self = .referral
+            case .referralAccepted, .referralStarted: self = .status
+            case .referralCompleted: self = .completed
+            case .referralRejected, .referralWithdrawn: self = .ended
+            case .regieAssigned: self = .regie
+            }
+        }
+
+        var isEvent: Bool { self != .score && self != .dependsOn }
+
+        var hasReferral: Bool {
+            switch self {
+            case .referral, .status, .completed, .ended: true
+            default: false
+            }
+        }
+
+        var hasCaseOrBSN: Bool {
+            switch self {
+            case .assessment, .referral, .regie: true
+            default: false
+            }
+        }
+
+        /// How many of the attributes `rule(for:)` marks required.
+        var requiredCount: Int {
+            switch self {
+            case .party: 5
+            case .referral: 6
+            case .assessment: 3
+            case .status, .completed, .ended, .regie: 4
+            case .score: 2
+            case .dependsOn: 1
+            }
+        }
+
+        /// The type of an attribute the XSD declares on this element, and whether it is
+        /// required; nil for any other attribute. A switch: this runs for every attribute.
+        func rule(for name: String) -> (type: SimpleType, required: Bool)? {
+            // Keyed on length and first byte, then one comparison: a string switch compares case
+            // by case, and every mismatch takes the general (Unicode) comparison.
+            guard let first = name.utf8.first else { return nil }
+            let declared: String
+            let rule: (type: SimpleType, required: Bool)?
+            switch (name.utf8.count, first) {
+            case (2, UInt8(ascii: "i")): (declared, rule) = ("id", isEvent ? (.identifier, true) : nil)
+            case (6, UInt8(ascii: "s")): (declared, rule) = ("source", isEvent ? (.identifier, true) : nil)
+            case (4, UInt8(ascii: "t")): (declared, rule) = ("time", isEvent ? (.dateTime, true) : nil)
+            case (8, UInt8(ascii: "r")): (declared, rule) = ("referral", hasReferral ? (.identifier, true) : nil)
+            case (4, UInt8(ascii: "c")): (declared, rule) = ("case", hasCaseOrBSN ? (.identifier, false) : nil)
+            case (3, UInt8(ascii: "b")): (declared, rule) = ("bsn", hasCaseOrBSN ? (.bsn, false) : nil)
+            case (5, UInt8(ascii: "p")): (declared, rule) = ("party", self == .party || self == .regie ? (.identifier, true) : nil)
+            case (6, UInt8(ascii: "d")): (declared, rule) = ("domain", self == .party || self == .score ? (.identifier, true) : nil)
+            case (4, UInt8(ascii: "f")): (declared, rule) = ("from", self == .referral ? (.identifier, true) : nil)
+            case (2, UInt8(ascii: "t")): (declared, rule) = ("to", self == .referral ? (.identifier, true) : nil)
+            case (7, UInt8(ascii: "u")): (declared, rule) = ("urgency", self == .referral ? (.urgency, false) : nil)
+            case (10, UInt8(ascii: "l")): (declared, rule) = ("lifeDomain", self == .referral ? (.identifier, false) : nil)
+            case (15, UInt8(ascii: "c")): (declared, rule) = ("capacityPerWeek", self == .party ? (.capacity, false) : nil)
+            case (8, UInt8(ascii: "n")): (declared, rule) = ("normDays", self == .party ? (.days, false) : nil)
+            case (13, UInt8(ascii: "r")): (declared, rule) = ("regieEligible", self == .party ? (.boolean, false) : nil)
+            case (7, UInt8(ascii: "o")): (declared, rule) = ("outcome", self == .completed ? (.text, false) : nil)
+            case (5, UInt8(ascii: "v")): (declared, rule) = ("value", self == .score ? (.zrmScore, true) : nil)
+            case (3, UInt8(ascii: "r")): (declared, rule) = ("ref", self == .dependsOn ? (.identifier, true) : nil)
+            default: return nil
+            }
+            return name == declared ? rule : nil
+        }
+    }
+
+    static func isPlainlyValid(_ element: XMLElement, type: EventType) -> Bool {
+        let kind = Kind(type)
+        guard attributesArePlain(element, kind) else { return false }
+        switch kind {
+        case .status, .completed, .regie, .score, .dependsOn:
+            // Attributes only: no text, not even whitespace, and no children.
+            return element.children.isEmpty && element.text.isEmpty
+        case .party:
+            return isBlank(element.text) && element.children.count == 1 && isTextElement(element.children[0], named: "name")
+        case .ended:
+            guard isBlank(element.text) else { return false }
+            return element.children.isEmpty || (element.children.count == 1 && isTextElement(element.children[0], named: "reason"))
+        case .assessment:
+            guard isBlank(element.text), !element.children.isEmpty else { return false }
+            return element.children.allSatisfy { isEmptyChild($0, named: "score", kind: .score) }
+        case .referral:
+            guard isBlank(element.text) else { return false }
+            return element.children.allSatisfy { isEmptyChild($0, named: "dependsOn", kind: .dependsOn) }
+        }
+    }
+
+    private static func attributesArePlain(_ element: XMLElement, _ kind: Kind) -> Bool {
+        var required = 0
+        for attribute in element.attributes {
+            // Namespaced attributes (xsi:type, xsi:nil, foreign ones) are libxml2's to judge.
+            guard attribute.namespaceURI == nil, let rule = kind.rule(for: attribute.localName),
+                  isPlain(attribute.value, rule.type)
+            else { return false }
+            if rule.required { required += 1 }
+        }
+        // Attribute names are unique in well-formed XML, so counting finds every required one.
+        return required == kind.requiredCount
+    }
+
+    private static func isTextElement(_ element: XMLElement, named name: String) -> Bool {
+        element.localName == name && element.namespaceURI == ExchangeSchema.namespace
+            && element.attributes.isEmpty && element.children.isEmpty
+            && isPlain(element.text, .text)
+    }
+
+    private static func isEmptyChild(_ element: XMLElement, named name: String, kind: Kind) -> Bool {
+        element.localName == name && element.namespaceURI == ExchangeSchema.namespace
+            && element.children.isEmpty && element.text.isEmpty
+            && attributesArePlain(element, kind)
+    }
+
+    /// Whitespace as XML (and libxml2's element-only content check) defines it.
+    private static func isBlank(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    }
+
+    /// Whether `value` is certainly valid for `type`. The XSD lengths count characters, and a
+    /// character is at least one UTF-8 byte, so a byte count within the bound is within it.
+    static func isPlain(_ value: String, _ type: SimpleType) -> Bool {
+        switch type {
+        case .urgency: return value == "regulier" || value == "urgent" || value == "crisis"
+        case .boolean: return value == "true" || value == "false" || value == "1" || value == "0"
+        default: break
+        }
+        var text = value
+        return text.withUTF8 { bytes in
+            switch type {
+            case .identifier: !bytes.isEmpty && bytes.count <= 256
+            case .text: bytes.count <= 4096
+            case .bsn: bytes.count == 9 && bytes.allSatisfy(isDigit)
+            case .zrmScore: bytes.count == 1 && bytes[0] >= 0x31 && bytes[0] <= 0x35
+            case .capacity: isPlainDecimal(bytes, positive: false)
+            case .days: isPlainDecimal(bytes, positive: true)
+            case .dateTime: isPlainDateTime(bytes)
+            case .urgency, .boolean: false
+            }
+        }
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// Up to 15 digits, optionally a point and 1 to 6 more: well inside what libxml2's decimal
+    /// type holds. Signs, exponents, whitespace and longer numbers go to libxml2.
+    private static func isPlainDecimal(_ bytes: UnsafeBufferPointer<UInt8>, positive: Bool) -> Bool {
+        var integerDigits = 0
+        var index = 0
+        var nonZero = false
+        while index < bytes.count, isDigit(bytes[index]) {
+            if bytes[index] != 0x30 { nonZero = true }
+            integerDigits += 1
+            index += 1
+        }
+        guard integerDigits >= 1, integerDigits <= 15 else { return false }
+        if index < bytes.count {
+            guard bytes[index] == 0x2E else { return false }
+            index += 1
+            let fractionStart = index
+            while index < bytes.count, isDigit(bytes[index]) {
+                if bytes[index] != 0x30 { nonZero = true }
+                index += 1
+            }
+            guard index == bytes.count, index - fractionStart >= 1, index - fractionStart <= 6 else { return false }
+        }
+        return !positive || nonZero
+    }
+
+    /// `YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]` with a year 1000–9999, a real day of that month,
+    /// hours 00–23 and offsets under 14 hours (libxml2 2.9 refuses ±14:00 itself). Leap seconds,
+    /// 24:00:00, whitespace and other years go to libxml2.
+    private static func isPlainDateTime(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= 19 else { return false }
+        func number(_ start: Int, _ count: Int) -> Int? {
+            var value = 0
+            for index in start..<(start + count) {
+                guard isDigit(bytes[index]) else { return nil }
+                value = value * 10 + Int(bytes[index] - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0, 4), bytes[4] == 0x2D, let month = number(5, 2), bytes[7] == 0x2D,
+              let day = number(8, 2), bytes[10] == 0x54, let hour = number(11, 2), bytes[13] == 0x3A,
+              let minute = number(14, 2), bytes[16] == 0x3A, let second = number(17, 2)
+        else { return false }
+        guard year >= 1000, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard day >= 1, day <= monthDays else { return false }
+        var index = 19
+        if index < bytes.count, bytes[index] == 0x2E {
+            index += 1
+            let start = index
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            guard index - start >= 1, index - start <= 6 else { return false }
+        }
+        if index == bytes.count { return true }
+        if bytes[index] == 0x5A { return index + 1 == bytes.count }
+        guard bytes[index] == 0x2B || bytes[index] == 0x2D, bytes.count == index + 6,
+              let offsetHours = number(index + 1, 2), bytes[index + 3] == 0x3A,
+              let offsetMinutes = number(index + 4, 2)
+        else { return false }
+        return offsetHours <= 13 && offsetMinutes <= 59
+    }
+}
