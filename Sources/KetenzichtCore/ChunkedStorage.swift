@@ -75,12 +75,18 @@ public struct SortedTimes: Sendable, Equatable, Sequence {
 
     /// The first chunk whose last element is ≥ `value` (or > it, with `strictly`), if any.
     private func chunkIndex(reaching value: Int64, strictly: Bool) -> Int? {
-        chunks.firstIndex { strictly ? $0[$0.count - 1] > value : $0[$0.count - 1] >= value }
+        let index = chunks.insertionIndex { strictly ? $0[$0.count - 1] <= value : $0[$0.count - 1] < value }
+        return index < chunks.count ? index : nil
     }
 
     public mutating func insert(_ value: Int64) {
         count += 1
-        // Times mostly arrive in order: appending to the last chunk is the common case.
+        // Times mostly arrive in order: appending to the last chunk is the common case, decided
+        // without walking the chunks.
+        if let last = chunks.last?.last, last <= value {
+            appendToLastChunk(&chunks, value)
+            return
+        }
         guard let index = chunkIndex(reaching: value, strictly: true) else {
             appendToLastChunk(&chunks, value)
             return

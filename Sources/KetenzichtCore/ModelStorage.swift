@@ -233,7 +233,10 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
 struct RowSlot: HashTableSlot {
     /// The row plus one; zero is vacant.
     var rowPlusOne: UInt32
-    static var vacant: RowSlot { RowSlot(rowPlusOne: 0) }
+    /// The key's hash, low half: a probe compares it before reading the key's bytes, which sit
+    /// elsewhere in memory.
+    var tag: UInt32
+    static var vacant: RowSlot { RowSlot(rowPlusOne: 0, tag: 0) }
     var isVacant: Bool { rowPlusOne == 0 }
     var row: Int { Int(rowPlusOne) - 1 }
 }
@@ -250,7 +253,9 @@ struct KeyTable: Sendable {
     func row(of key: String) -> Int? {
         var key = key
         return key.withUTF8 { bytes in
-            index.first(hash: hashBytes(bytes)) { arena.equals(references[$0.row], bytes) }?.row
+            let hash = hashBytes(bytes)
+            let tag = UInt32(truncatingIfNeeded: hash)
+            return index.first(hash: hash) { $0.tag == tag && arena.equals(references[$0.row], bytes) }?.row
         }
     }
 
@@ -265,7 +270,8 @@ struct KeyTable: Sendable {
         let row = references.count - 1
         // The rebuild closure reads copies, not `self`, which `index.insert` is changing.
         let (frozenArena, frozenReferences) = (arena, references)
-        index.insert(RowSlot(rowPlusOne: UInt32(row + 1)), hash: hashString(key)) { slot, _ in
+        let hash = hashString(key)
+        index.insert(RowSlot(rowPlusOne: UInt32(row + 1), tag: UInt32(truncatingIfNeeded: hash)), hash: hash) { slot, _ in
             frozenArena.withBytes(frozenReferences[slot.row]) { hashBytes($0) }
         }
         return row

@@ -390,6 +390,8 @@ private struct Run {
 
     /// RFC 6838 media types compare case-insensitively; parameters such as charset do not matter.
     static func isJSONMediaType(_ text: String) -> Bool {
+        // Nearly every event says exactly this: skip the splitting and case folding.
+        if text == "application/json" { return true }
         let essence = text.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let type = essence.trimmingCharacters(in: .whitespaces).lowercased()
         return type == "application/json" || type == "text/json" || (type.hasSuffix("+json") && type.contains("/"))

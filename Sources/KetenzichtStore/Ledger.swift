@@ -71,36 +71,76 @@ public final class Ledger {
         try rebuild()
     }
 
+    /// One stored event as decoded for replay: its sequence number, and the event with the digest of
+    /// its stored line, or why it no longer decodes.
+    private struct ReplayItem: Sendable {
+        var seq: Int64
+        var event: Event?
+        var fingerprint: UInt64
+        var issue: IngestIssue?
+    }
+
+    /// The error that ended a replay early, handed from the reading thread to the writer; the
+    /// pipe's close/take orders the write before the read.
+    private final class ReplayFailure: @unchecked Sendable {
+        var error: (any Error)?
+    }
+
     private func rebuild() throws {
         let decoder = CloudEventsDecoder(assembler: assembler, maxLineBytes: settings.maxLineBytes)
-        try store.replay { seqs, ndjson in
-            // Stored lines are canonical already: their digest is taken from the bytes, not rebuilt.
-            var lineEnds: [Int] = []
-            lineEnds.reserveCapacity(seqs.count)
-            for (offset, byte) in ndjson.enumerated() where byte == 0x0a { lineEnds.append(offset) }
-            var index = 0
-            decoder.decode(.bytes(ndjson, origin: "store"), progress: nil) { record in
-                defer { index += 1 }
-                let seq = index < seqs.count ? seqs[index] : -1
-                let lineStart = index == 0 ? 0 : lineEnds[index - 1] + 1
-                let lineEnd = index < lineEnds.count ? lineEnds[index] : ndjson.count
-                let location = InputLocation(origin: "store event #\(seq)")
-                switch record.outcome {
-                case .failure(let issue, _):
-                    replayIssues.append(IngestIssue(location: location, event: issue.event, field: issue.field, message: issue.message))
-                case .event(let event):
-                    let result = model.apply(event, fingerprint: Event.fingerprint(ofBytes: ndjson[lineStart..<lineEnd]))
+        // Reading and decoding the store runs on its own thread, a bounded queue ahead of the model,
+        // so that a restart uses both cores as ingest does.
+        let pipe = BoundedPipe<[ReplayItem]>(capacity: 4)
+        let failure = ReplayFailure()
+        let store = store
+        DispatchQueue.global().async {
+            do {
+                try store.replay { seqs, ndjson in
+                    var items: [ReplayItem] = []
+                    items.reserveCapacity(seqs.count)
+                    // Stored lines are canonical already: their digest is taken from the bytes, not rebuilt.
+                    var lineStart = 0
+                    decoder.decode(.bytes(ndjson, origin: "store"), progress: nil) { record in
+                        let index = items.count
+                        let seq = index < seqs.count ? seqs[index] : -1
+                        let lineEnd = ndjson[lineStart...].firstIndex(of: 0x0a) ?? ndjson.count
+                        defer { lineStart = lineEnd + 1 }
+                        switch record.outcome {
+                        case .failure(let issue, _):
+                            let location = InputLocation(origin: "store event #\(seq)")
+                            items.append(ReplayItem(seq: seq, event: nil, fingerprint: 0,
+                                                    issue: IngestIssue(location: location, event: issue.event, field: issue.field, message: issue.message)))
+                        case .event(let event):
+                            let fingerprint = ndjson.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: UnsafeBufferPointer(rebasing: $0[lineStart..<lineEnd])) }
+                            items.append(ReplayItem(seq: seq, event: event, fingerprint: fingerprint, issue: nil))
+                        }
+                    }
+                    pipe.put(items)
+                }
+            } catch {
+                failure.error = error
+            }
+            pipe.close()
+        }
+        while let items = pipe.take() {
+            for item in items {
+                if let issue = item.issue {
+                    replayIssues.append(issue)
+                } else if let event = item.event {
+                    let result = model.apply(event, fingerprint: item.fingerprint)
                     switch result.disposition {
-                    case .pending: pendingSeqs[event.identity] = seq
+                    case .pending: pendingSeqs[event.identity] = item.seq
                     case .refused(let refusal):
+                        let location = InputLocation(origin: "store event #\(item.seq)")
                         replayIssues.append(IngestIssue(location: location, event: event.identity, field: refusal.field, message: "no longer valid under the current config: \(refusal.message)"))
                     case .applied, .duplicate: break
                     }
                     for identity in result.released { pendingSeqs[identity] = nil }
                 }
-                nextSeq = max(nextSeq, seq + 1)
+                nextSeq = max(nextSeq, item.seq + 1)
             }
         }
+        if let error = failure.error { throw error }
     }
 
     /// Rebuilds the model from what the store holds, after a failed commit. Should the store not
@@ -191,16 +231,16 @@ public final class Ledger {
         var commitError: (any Error)?
         // Decoding runs on its own thread, a bounded queue ahead of the model and the store, so
         // both cores work on a large file; records still arrive in input order.
-        let records = RecordPipe(capacity: 8)
+        let records = BoundedPipe<RecordChunk>(capacity: 8)
         DispatchQueue.global().async {
-            var chunk = RecordPipe.Chunk(id: 0)
+            var chunk = RecordChunk(id: 0)
             decoder.decode(input, progress: progress) { record in
                 // The canonical line and its digest are made here too: the writer has the model
                 // to run, this thread has time to spare.
                 chunk.append(record)
-                if chunk.items.count == RecordPipe.chunkSize {
+                if chunk.items.count == RecordChunk.size {
                     records.put(chunk)
-                    chunk = RecordPipe.Chunk(id: chunk.id + 1)
+                    chunk = RecordChunk(id: chunk.id + 1)
                 }
             }
             records.put(chunk)
@@ -282,7 +322,7 @@ public final class Ledger {
         }
     }
 
-    private func append(_ canonical: Range<Int>, of chunk: RecordPipe.Chunk, to batch: inout EventStore.Batch) {
+    private func append(_ canonical: Range<Int>, of chunk: RecordChunk, to batch: inout EventStore.Batch) {
         batch.accept(seq: nextSeq, line: canonical, of: chunk.lines, bufferID: chunk.id)
         nextSeq += 1
     }
@@ -378,8 +418,8 @@ final class Committer: @unchecked Sendable {
     }
 
     /// Drops `chunk` on the commit thread, so its deallocation costs that thread's time.
-    func release(_ chunk: inout RecordPipe.Chunk) {
-        var taken = RecordPipe.Chunk(id: -1, reserving: 0)
+    func release(_ chunk: inout RecordChunk) {
+        var taken = RecordChunk(id: -1, reserving: 0)
         swap(&taken, &chunk)
         queue.async { [taken] in withExtendedLifetime(taken) {} }
     }
@@ -394,49 +434,51 @@ final class Committer: @unchecked Sendable {
     }
 }
 
-/// A bounded, blocking hand-over of decoded records from the decoding thread to the writer.
-final class RecordPipe: @unchecked Sendable {
-    /// Decoded records with the canonical lines of their events, back to back in one buffer
-    /// (one allocation per chunk, not a String per event).
-    struct Chunk: Sendable {
-        struct Item: Sendable {
-            var record: DecodeRecord
-            var lineStart: Int
-            var lineEnd: Int
-            var fingerprint: UInt64
-        }
+/// Decoded records with the canonical lines of their events, back to back in one buffer
+/// (one allocation per chunk, not a String per event).
+struct RecordChunk: Sendable {
+    static let size = 2048
 
-        var items: [Item] = []
-        var lines: [UInt8] = []
-        /// Tells chunks apart for `EventStore.Batch.accept`, which keeps `lines` rather than copies.
-        let id: Int
-
-        init(id: Int, reserving count: Int = RecordPipe.chunkSize) {
-            self.id = id
-            items.reserveCapacity(count)
-            lines.reserveCapacity(count * 320)
-        }
-
-        mutating func append(_ record: DecodeRecord) {
-            let start = lines.count
-            var fingerprint: UInt64 = 0
-            if let event = record.event {
-                event.appendCanonicalJSON(to: &lines)
-                fingerprint = lines.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: UnsafeBufferPointer(rebasing: $0[start...])) }
-            }
-            items.append(Item(record: record, lineStart: start, lineEnd: lines.count, fingerprint: fingerprint))
-        }
+    struct Item: Sendable {
+        var record: DecodeRecord
+        var lineStart: Int
+        var lineEnd: Int
+        var fingerprint: UInt64
     }
 
-    static let chunkSize = 2048
+    var items: [Item] = []
+    var lines: [UInt8] = []
+    /// Tells chunks apart for `EventStore.Batch.accept`, which keeps `lines` rather than copies.
+    let id: Int
+
+    init(id: Int, reserving count: Int = RecordChunk.size) {
+        self.id = id
+        items.reserveCapacity(count)
+        lines.reserveCapacity(count * 320)
+    }
+
+    mutating func append(_ record: DecodeRecord) {
+        let start = lines.count
+        var fingerprint: UInt64 = 0
+        if let event = record.event {
+            event.appendCanonicalJSON(to: &lines)
+            fingerprint = lines.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: UnsafeBufferPointer(rebasing: $0[start...])) }
+        }
+        items.append(Item(record: record, lineStart: start, lineEnd: lines.count, fingerprint: fingerprint))
+    }
+}
+
+/// A bounded, blocking hand-over from a producing thread to the writer (decoded records on ingest,
+/// decoded stored events on replay), in order.
+final class BoundedPipe<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var chunks: [Chunk] = []
+    private var chunks: [Element] = []
     private var closed = false
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func put(_ chunk: Chunk) {
+    func put(_ chunk: Element) {
         condition.lock()
         while chunks.count >= capacity { condition.wait() }
         chunks.append(chunk)
@@ -452,7 +494,7 @@ final class RecordPipe: @unchecked Sendable {
     }
 
     /// The next chunk, or nil once the producer closed and everything was taken.
-    func take() -> Chunk? {
+    func take() -> Element? {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !closed { condition.wait() }
