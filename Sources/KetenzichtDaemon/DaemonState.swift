@@ -29,6 +29,8 @@ public final class DaemonState: @unchecked Sendable {
     /// A long ingest publishes at most this often; the final state is always published.
     private static let publishInterval: Duration = .milliseconds(500)
     private var lastPublished = ContinuousClock.now
+    /// The snapshot replaced by the last publish. Touched only on `writer`.
+    private var retired: Snapshot?
 
     public init(configuration: Configuration, startedAt: Timestamp) throws {
         ledger = try Ledger(stateDirectory: configuration.stateDirectory, settings: Ledger.Settings(configuration))
@@ -47,13 +49,15 @@ public final class DaemonState: @unchecked Sendable {
 
     private func publish(_ model: ChainModel) {
         lastPublished = ContinuousClock.now
-        // The replaced snapshot comes out of the lock and is dropped right after it: its own chunks
-        // (those the writer copied since) are freed here on the writer, not while readers wait.
-        let (snapshot, _) = snapshotBox.withLockedValue { current -> (Snapshot, Snapshot) in
+        let (snapshot, replaced) = snapshotBox.withLockedValue { current -> (Snapshot, Snapshot) in
             let replaced = current
             current = Snapshot(model: model, version: current.version + 1)
             return (current, replaced)
         }
+        // Freeing a snapshot (the chunks the writer copied since, and the references in its bucket
+        // lists) is the writer's job: it keeps the replaced one until the next publish, so that a
+        // query still reading it does not become its last holder and pay for it in its latency.
+        retired = replaced
         onChange?(snapshot)
     }
 
