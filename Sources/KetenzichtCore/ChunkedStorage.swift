@@ -46,6 +46,9 @@ public struct ChunkedArray<Element: Sendable>: Sendable, Sequence, ExpressibleBy
 public struct SortedTimes: Sendable, Equatable, Sequence {
     /// Chunks in order; every element of a chunk is ≤ every element of the next.
     private var chunks: [[Int64]] = []
+    /// How many elements come before each chunk, so that a count is two binary searches however
+    /// many chunks a busy party's timeline has.
+    private var before: [Int] = []
     public private(set) var count = 0
 
     public init() {}
@@ -62,15 +65,18 @@ public struct SortedTimes: Sendable, Equatable, Sequence {
 
     /// The number of elements ≤ `value`.
     public func countUpTo(_ value: Int64) -> Int {
-        var total = 0
-        for chunk in chunks {
-            if chunk[chunk.count - 1] <= value {
-                total += chunk.count
-            } else {
-                return total + chunk.countUpTo(value)
-            }
-        }
-        return total
+        guard let index = chunkIndex(reaching: value, strictly: true) else { return count }
+        return before[index] + chunks[index].countUpTo(value)
+    }
+
+    private mutating func appendToLast(_ value: Int64) {
+        let chunkCount = chunks.count
+        appendToLastChunk(&chunks, value)
+        if chunks.count > chunkCount { before.append(count - 1) }
+    }
+
+    private mutating func shiftCounts(after index: Int, by delta: Int) {
+        for later in (index + 1)..<before.count { before[later] += delta }
     }
 
     /// The first chunk whose last element is ≥ `value` (or > it, with `strictly`), if any.
@@ -84,18 +90,20 @@ public struct SortedTimes: Sendable, Equatable, Sequence {
         // Times mostly arrive in order: appending to the last chunk is the common case, decided
         // without walking the chunks.
         if let last = chunks.last?.last, last <= value {
-            appendToLastChunk(&chunks, value)
+            appendToLast(value)
             return
         }
         guard let index = chunkIndex(reaching: value, strictly: true) else {
-            appendToLastChunk(&chunks, value)
+            appendToLast(value)
             return
         }
         chunks[index].insert(value, at: chunks[index].countUpTo(value))
+        shiftCounts(after: index, by: 1)
         if chunks[index].count > 2 * chunkCapacity {
             let upper = Array(chunks[index][chunkCapacity...])
             chunks[index].removeSubrange(chunkCapacity...)
             chunks.insert(upper, at: index + 1)
+            before.insert(before[index] + chunkCapacity, at: index + 1)
         }
     }
 
@@ -107,7 +115,11 @@ public struct SortedTimes: Sendable, Equatable, Sequence {
         let position = chunks[index].countUpTo(value) - 1
         guard position >= 0, chunks[index][position] == value else { return }
         chunks[index].remove(at: position)
-        if chunks[index].isEmpty { chunks.remove(at: index) }
+        shiftCounts(after: index, by: -1)
+        if chunks[index].isEmpty {
+            chunks.remove(at: index)
+            before.remove(at: index)
+        }
         count -= 1
     }
 }

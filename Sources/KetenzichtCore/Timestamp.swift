@@ -49,6 +49,14 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String { rfc3339 }
 
     public var rfc3339: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `rfc3339` built from Strings: the form for years beyond four digits, which `pad` signs and widens.
+    private var paddedRFC3339: String {
         let ms = millisecondsSinceEpoch
         let dayNumber = ms >= 0 ? ms / Self.millisecondsPerDay : -((-ms + Self.millisecondsPerDay - 1) / Self.millisecondsPerDay)
         let msOfDay = ms - dayNumber * Self.millisecondsPerDay
@@ -71,7 +79,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let (year, month, day) = CivilDate.fromDays(dayNumber)
         // `pad` prints years outside four digits (and their sign) its own way: those take the slow path.
         guard year >= 0, year <= 9999 else {
-            bytes.append(contentsOf: rfc3339.utf8)
+            bytes.append(contentsOf: paddedRFC3339.utf8)
             return
         }
         let msOfDay = ms - dayNumber * Self.millisecondsPerDay

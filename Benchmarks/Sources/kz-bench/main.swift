@@ -8,6 +8,8 @@
 //   kz-bench ledger FILE [STATE_DIR]   durable ingest through Ledger into a fresh state directory
 //                                      (a temp directory, removed afterwards, unless STATE_DIR is given)
 //   kz-bench rebuild DIR               open an existing state directory (= replay time)
+//   kz-bench case-view DIR IDS         Answers.caseView (case.get's work, serialised) for each case id
+//                                      in the file IDS, three rounds; p50/p99 µs per call
 //   kz-bench recompute DIR             open DIR, then time PartyMetrics + RegieDecision.decideAll +
 //                                      Betweenness at asOf 2026-11-01
 //   kz-bench betweenness N M SEED [EDGES [SCORES]]
@@ -403,6 +405,36 @@ func modelMemory(referrals: Int, parties partyCount: Int) {
 
 // MARK: - Command line
 
+/// `case.get`'s work without the socket: the answer for each case id in IDS (one per line), serialised,
+/// on the state in DIR; per-call percentiles in µs.
+func caseView(_ directory: String, ids path: String) {
+    let ledger: Ledger
+    do { ledger = try Ledger(stateDirectory: directory) } catch { fail("cannot open \(directory): \(error)") }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("cannot read \(path)") }
+    let ids = text.split(separator: "\n").map(String.init)
+    let model = ledger.model
+    if ProcessInfo.processInfo.environment["KZ_TRIM"] != nil, let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+        _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+    }
+    let window = AnalysisWindow(asOf: asOf)
+    var micros: [Double] = []
+    var bytes = 0
+    let start = clock.now
+    for _ in 0..<(Int(ProcessInfo.processInfo.environment["KZ_CASE_VIEW_ROUNDS"] ?? "") ?? 3) {
+        for id in ids {
+            let (answer, elapsed) = timed { Answers.caseView(model, id: id, window: window)?.serialized ?? "" }
+            bytes += answer.utf8.count
+            micros.append(elapsed * 1e6)
+        }
+    }
+    let total = seconds(clock.now - start)
+    micros.sort()
+    func percentile(_ p: Double) -> Double { micros[min(micros.count - 1, Int((p * Double(micros.count)).rounded(.up)) - 1)] }
+    report(command: "case-view", input: directory, seconds: total, bytes: bytes, events: micros.count, extra: [
+        ("p50_us", formatNumber(percentile(0.5))), ("p99_us", formatNumber(percentile(0.99))), ("max_us", formatNumber(micros.last ?? 0)),
+    ])
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 func argument(_ index: Int, _ name: String) -> String {
     guard index < arguments.count else { fail("missing \(name); see the header of main.swift for usage") }
@@ -417,6 +449,7 @@ case "ledger": ledgerIngest(argument(1, "FILE"), keep: arguments.count > 2 ? arg
 case "rebuild": rebuild(argument(1, "DIR"))
 case "recompute": recompute(argument(1, "DIR"))
 case "analyse": analyse(argument(1, "FILE"))
+case "case-view": caseView(argument(1, "DIR"), ids: argument(2, "IDS"))
 case "model-memory":
     guard let n = Int(argument(1, "REFERRALS")), n > 0 else { fail("model-memory REFERRALS [PARTIES]: REFERRALS is a positive integer") }
     modelMemory(referrals: n, parties: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)

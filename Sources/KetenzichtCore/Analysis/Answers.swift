@@ -53,7 +53,8 @@ public enum Answers {
     public static func caseView(_ model: ChainModel, id: String, window: AnalysisWindow) -> JSONValue? {
         guard let record = model.cases[id] else { return nil }
         let asOf = window.asOf
-        let referrals = model.referrals(of: record).filter { $0.created <= asOf }
+        let allReferrals = model.referrals(of: record)
+        let referrals = allReferrals.filter { $0.created <= asOf }
         // Only the expected waits of this case's parties matter for its projection.
         let waits = CaseProjection.waits(of: Set(referrals.map(\.to)), in: model, window: window)
         var partyIDs = Set<String>()
@@ -76,8 +77,8 @@ public enum Answers {
             ])
         }
         let assessment = record.assessments.last { $0.time <= asOf }
-        let decision = RegieDecision.decide(caseID: id, in: model, asOf: asOf)
-        let projection = CaseProjection.project(caseID: id, in: model, asOf: asOf, waits: waits)
+        let decision = RegieDecision.decide(record, referrals: allReferrals, in: model, asOf: asOf)
+        let projection = CaseProjection.project(record, visibleReferrals: referrals, in: model, asOf: asOf, waits: waits)
         var answer = frame(window)
         answer["case"] = .string(id)
         answer["referrals"] = .array(referralAnswers)

@@ -52,7 +52,12 @@ public struct CaseProjection: Sendable, Equatable {
 
     public static func project(caseID: String, in model: ChainModel, asOf: Timestamp, waits: Waits) -> CaseProjection? {
         guard let record = model.cases[caseID] else { return nil }
-        let referrals = model.referrals(of: record).filter { $0.created <= asOf }
+        return project(record, visibleReferrals: model.referrals(of: record).filter { $0.created <= asOf }, in: model, asOf: asOf, waits: waits)
+    }
+
+    /// The same for a case already read, with its referrals created by `asOf`.
+    public static func project(_ record: ChainModel.Case, visibleReferrals referrals: [ChainModel.Referral], in model: ChainModel, asOf: Timestamp, waits: Waits) -> CaseProjection? {
+        let caseID = record.id
         let states = Dictionary(uniqueKeysWithValues: referrals.map { ($0.id, $0.state(asOf: asOf)!) })
         let byID = Dictionary(uniqueKeysWithValues: referrals.map { ($0.id, $0) })
         let open = referrals.filter { states[$0.id]!.isOpen }

@@ -64,7 +64,11 @@ public struct RegieDecision: Sendable, Equatable {
     /// The decision for one case as of `asOf`, replaying the case's events in time order.
     public static func decide(caseID: String, in model: ChainModel, asOf: Timestamp) -> RegieDecision? {
         guard let record = model.cases[caseID] else { return nil }
-        let referrals = model.referrals(of: record)
+        return decide(record, referrals: model.referrals(of: record), in: model, asOf: asOf)
+    }
+
+    /// The same for a case already read, with all its referrals (a case view has them at hand).
+    public static func decide(_ record: ChainModel.Case, referrals: [ChainModel.Referral], in model: ChainModel, asOf: Timestamp) -> RegieDecision? {
         var times: [Timestamp] = []
         for referral in referrals {
             times.append(referral.created)
