@@ -9,7 +9,7 @@
 //                                      (a temp directory, removed afterwards, unless STATE_DIR is given)
 //   kz-bench rebuild DIR               open an existing state directory (= replay time)
 //   kz-bench case-view DIR IDS         Answers.caseView (case.get's work, serialised) for each case id
-//                                      in the file IDS, three rounds; p50/p99 µs per call
+//                                      in the file IDS, three rounds (KZ_CASE_VIEW_ROUNDS); p50/p99 µs
 //   kz-bench recompute DIR             open DIR, then time PartyMetrics + RegieDecision.decideAll +
 //                                      Betweenness at asOf 2026-11-01
 //   kz-bench betweenness N M SEED [EDGES [SCORES]]
@@ -413,9 +413,6 @@ func caseView(_ directory: String, ids path: String) {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("cannot read \(path)") }
     let ids = text.split(separator: "\n").map(String.init)
     let model = ledger.model
-    if ProcessInfo.processInfo.environment["KZ_TRIM"] != nil, let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
-        _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
-    }
     let window = AnalysisWindow(asOf: asOf)
     var micros: [Double] = []
     var bytes = 0
