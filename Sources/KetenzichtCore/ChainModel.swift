@@ -190,7 +190,9 @@ public struct ChainModel: Sendable {
         var event = event
         event.identity.source = shared(event.identity.source)
         if let known = fingerprints.digest(of: event.identity) {
-            if known == IdentityDigests.digest16(digest) { return ApplyResult(disposition: .duplicate) }
+            // 16 bits of digest can agree by chance; where the model still holds what that event
+            // said, the content itself decides.
+            if known == IdentityDigests.digest16(digest), holdsContent(of: event) ?? true { return ApplyResult(disposition: .duplicate) }
             return ApplyResult(disposition: .refused(Refusal(field: "id", "conflict: event \(event.identity) was already ingested with different content")))
         }
         var result = ApplyResult(disposition: .applied(warnings: []))
@@ -239,6 +241,38 @@ public struct ChainModel: Sendable {
         fingerprints.insert(event.identity, digest: digest)
         advanceHighWater(event.time)
         return result
+    }
+
+    /// Whether the event applied (or held) under `event`'s identity said exactly what `event` says,
+    /// judged from what the model keeps; nil where it no longer keeps it (a superseded registration).
+    private func holdsContent(of event: Event) -> Bool? {
+        switch event.body {
+        case .referralCreated(let creation):
+            guard let row = storage.referralKeys.row(of: creation.referral) else { return false }
+            let referral = storage.referral(at: row)
+            return referral.createdBy == event.identity && referral.created == event.time && referral.caseID == creation.caseID
+                && referral.from == creation.from && referral.to == creation.to && referral.urgency == creation.urgency
+                && referral.lifeDomain == creation.lifeDomain && referral.dependsOn == creation.dependsOn
+        case .referralStatus(let change):
+            if let held = pending[change.referral]?.first(where: { $0.identity == event.identity }) { return held == event }
+            guard let row = storage.referralKeys.row(of: change.referral) else { return false }
+            let referral = storage.referral(at: row)
+            switch change.step {
+            case .accepted: return referral.accepted == event.time
+            case .started: return referral.started == event.time
+            case .completed, .rejected, .withdrawn:
+                return referral.ended.map { $0.step == change.step && $0.time == event.time && $0.note == change.note } ?? false
+            }
+        case .caseAssessed(let assessment):
+            guard let held = cases[assessment.caseID]?.assessments.first(where: { $0.event == event.identity }) else { return false }
+            return held.time == event.time && held.scores.elementsEqual(assessment.scores) { $0 == $1 }
+        case .regieAssigned(let assignment):
+            guard let held = cases[assignment.caseID]?.regieAssignments.first(where: { $0.event == event.identity }) else { return false }
+            return held.time == event.time && held.party == assignment.party
+        case .partyRegistered(let registration):
+            guard let party = parties[registration.party], party.registrationEvent == event.identity else { return nil }
+            return party.registrationTime == event.time && party.registration == registration
+        }
     }
 
     /// Refuses pending events older than the horizon (SPEC §2): their referral never came.

@@ -16,7 +16,7 @@ public final class DaemonState: @unchecked Sendable {
         public var version: Int
     }
 
-    private let writer = DispatchQueue(label: "ketenzicht.writer")
+    private let writer = BackgroundSerialQueue(name: "ketenzicht.writer")
     /// Touched only on `writer`.
     private let ledger: Ledger
     private let snapshotBox: NIOLockedValueBox<Snapshot>
@@ -43,9 +43,11 @@ public final class DaemonState: @unchecked Sendable {
         }
     }
 
+    deinit { writer.stop() }
+
     public var snapshot: Snapshot { snapshotBox.withLockedValue { $0 } }
     public var configuration: Configuration { configurationBox.withLockedValue { $0 } }
-    public var replayIssues: [IngestIssue] { writer.sync { ledger.replayIssues } }
+    public var replayIssues: [IngestIssue] { writer.sync { [self] in ledger.replayIssues } }
 
     private func publish(_ model: ChainModel) {
         lastPublished = ContinuousClock.now

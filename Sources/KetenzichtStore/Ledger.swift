@@ -93,7 +93,7 @@ public final class Ledger {
         let pipe = BoundedPipe<[ReplayItem]>(capacity: 4)
         let failure = ReplayFailure()
         let store = store
-        DispatchQueue.global().async {
+        BackgroundThread.start(name: "ketenzicht.replay") {
             do {
                 try store.replay { seqs, ndjson in
                     var items: [ReplayItem] = []
@@ -232,7 +232,7 @@ public final class Ledger {
         // Decoding runs on its own thread, a bounded queue ahead of the model and the store, so
         // both cores work on a large file; records still arrive in input order.
         let records = BoundedPipe<RecordChunk>(capacity: 8)
-        DispatchQueue.global().async {
+        BackgroundThread.start(name: "ketenzicht.decode") {
             var chunk = RecordChunk(id: 0)
             decoder.decode(input, progress: progress) { record in
                 // The canonical line and its digest are made here too: the writer has the model

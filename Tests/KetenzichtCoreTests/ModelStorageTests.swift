@@ -81,4 +81,36 @@ import KetenzichtTestSupport
         #expect(model.referrals(of: model.cases["c-1"]!).map(\.id) == ["r-0", "r-1", "r-3", "r-3b", "r-5", "r-7", "r-9"])
         #expect(model.referrals(to: "b").count == 7)
     }
+
+    /// The duplicate index keeps 16 bits of each event's digest; a conflicting event whose digest
+    /// agrees in those bits must still be told apart by its content.
+    @Test(arguments: ["creation", "completion"])
+    func aConflictWhoseDigestBitsCollideIsStillAConflict(kind: String) throws {
+        var model = ChainModel()
+        _ = model.apply(Fixture.party("a", "wmo"))
+        _ = model.apply(Fixture.party("b", "ggz"))
+        let original = Fixture.referral("r-1", from: "a", to: "b", day: 1, event: "e-1")
+        _ = model.apply(original)
+        _ = model.apply(Fixture.step(.started, "r-1", day: 2))
+        let completion = Fixture.step(.completed, "r-1", day: 3, note: "afgerond", event: "e-2")
+        _ = model.apply(completion)
+        let target = kind == "creation" ? original : completion
+        let wanted = IdentityDigests.digest16(target.fingerprint)
+        let variant = try #require((0..<1_000_000).lazy.map { attempt -> Event in
+            var changed = target
+            changed.body = switch target.body {
+            case .referralCreated(var creation): { creation.lifeDomain = "variant-\(attempt)"; return .referralCreated(creation) }()
+            case .referralStatus(var change): { change.note = "variant-\(attempt)"; return .referralStatus(change) }()
+            default: target.body
+            }
+            return changed
+        }.first { IdentityDigests.digest16($0.fingerprint) == wanted })
+        #expect(variant != target)
+        guard case .refused(let refusal) = model.apply(variant).disposition else {
+            Issue.record("a conflicting \(kind) with colliding digest bits was not refused")
+            return
+        }
+        #expect(refusal.message.contains("conflict"))
+        #expect(model.apply(target).disposition == .duplicate)
+    }
 }
