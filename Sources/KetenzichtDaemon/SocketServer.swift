@@ -375,6 +375,16 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// A long line (an `ingest` with its events inline) takes milliseconds to parse: that happens
+    /// on a background-priority thread, so that it never holds one of the few cooperative threads
+    /// or a core that a short query is waiting for.
+    private static func parse(_ bytes: [UInt8]) async -> Result<JSONRPC.Request, JSONRPC.ParseFailure> {
+        guard bytes.count > 64 << 10 else { return JSONRPC.parse(bytes) }
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: JSONRPC.parse(bytes)) }
+        }
+    }
+
     private func enqueue(_ bytes: [UInt8], context: ChannelHandlerContext) {
         pending += 1
         pendingBytes += bytes.count
@@ -393,7 +403,7 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             let caller = handler.caller(context: context)
             let methods = handler.methods
             return eventLoop.makeFutureWithTask { () -> String? in
-                switch JSONRPC.parse(bytes) {
+                switch await Self.parse(bytes) {
                 case .failure(let parseFailure):
                     return JSONRPC.response(id: parseFailure.id, failure: parseFailure.failure)
                 case .success(let request):
