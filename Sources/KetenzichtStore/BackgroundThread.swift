@@ -10,15 +10,30 @@ public enum BackgroundThread {
 
     /// Starts `body` on a new thread at background priority.
     public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        // A `Thread` keeps its closure as long as the Thread object lives; what `body` captured (a
+        // store, a model) is let go as soon as it returns instead.
+        let job = Job(body)
         let thread = Thread {
             lowerCurrentThreadPriority()
-            body()
+            job.run()
         }
         thread.name = name
         // The decoders need no deep stack, but hostile input must never find a smaller one than
         // the pool threads they ran on before.
         thread.stackSize = 8 << 20
         thread.start()
+    }
+
+    private final class Job: @unchecked Sendable {
+        private var body: (@Sendable () -> Void)?
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+
+        /// Runs on the new thread only, once.
+        func run() {
+            let body = self.body
+            self.body = nil
+            body?()
+        }
     }
 
     /// On Linux a nice value belongs to the thread, and `who = 0` names the calling one.

@@ -17,6 +17,9 @@ public final class EventStore: Sendable {
         self.path = path
         var configuration = Configuration()
         configuration.label = "ketenzicht.events"
+        // The state lock keeps a second process out; within one, a store being closed (its last
+        // checkpoint) while the next one opens waits instead of failing with SQLITE_BUSY.
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Takes effect only on a new, empty file (before WAL mode is set); a store made with
