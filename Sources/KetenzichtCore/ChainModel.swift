@@ -327,7 +327,6 @@ public struct ChainModel: Sendable {
     }
 
     private mutating func ensureParty(_ id: String, field: String, at time: Timestamp, warnings: inout [Refusal]) -> Refusal? {
-        storage.partyNumber(id)
         if var party = parties[id] {
             if time < party.firstSeen {
                 party.firstSeen = time

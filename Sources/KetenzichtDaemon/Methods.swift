@@ -224,8 +224,8 @@ public final class MethodTable: Sendable {
         default:
             throw JSONRPC.Failure(.methodNotFound, "unknown method \(method)")
         }
-        // Requests already run in a task, never on an event loop. Only trivial answers are made
-        // right there; every model query goes to a global queue. `case.get` reads one case, yet on
+        // Requests already run in a task, never on an event loop. Only the party list is made right
+        // there; every other model query goes to a global queue. `case.get` reads one case, yet on
         // the cooperative pool its p99 under a 10k events/s ingest was 1.7–3 ms against 0.4 ms on
         // the global queue (Benchmarks/socket-latency.sh): the pool's two threads also carry the
         // ingest requests' tasks.
