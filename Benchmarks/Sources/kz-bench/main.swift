@@ -17,8 +17,9 @@
 //                                      Betweenness.compute(nodeCount:edges:); writes the edge list
 //                                      (and, if SCORES is given, the unnormalised scores)
 //   kz-bench analyse FILE              file to bottleneck table in one process, nothing stored:
-//                                      CloudEventsDecoder → ChainModel.apply → PartyMetrics at asOf
-//                                      2026-11-01 (the in-memory half of the end-to-end comparison)
+//                                      CloudEventsDecoder (one thread) → ChainModel.apply (another)
+//                                      → PartyMetrics at asOf 2026-11-01 (the in-memory half of the
+//                                      end-to-end comparison)
 //   kz-bench model-memory REFERRALS [PARTIES]
 //                                      builds a model of REFERRALS synthetic referrals (~3.7 events
 //                                      each, the generator's shapes) straight through ChainModel.apply,
@@ -316,16 +317,67 @@ func betweenness(nodes: Int, edgeCount: Int, seed: UInt64, edgeFile: String, sco
 
 // MARK: - File to table
 
+/// Decoded events handed from the decoding thread to the model's, in order, a bounded number of
+/// chunks ahead (as `Ledger.ingest` does).
+final class EventPipe: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var chunks: [[(record: DecodeRecord, fingerprint: UInt64)]] = []
+    private var closed = false
+
+    func put(_ chunk: [(record: DecodeRecord, fingerprint: UInt64)]) {
+        condition.lock()
+        while chunks.count >= 8 { condition.wait() }
+        chunks.append(chunk)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func take() -> [(record: DecodeRecord, fingerprint: UInt64)]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !closed { condition.wait() }
+        guard !chunks.isEmpty else { return nil }
+        condition.broadcast()
+        return chunks.removeFirst()
+    }
+}
+
+/// File to bottleneck table in one process without the store: decoding on one thread, the model
+/// on another (both cores, as `ketenzicht ingest` works), then PartyMetrics.
 func analyse(_ path: String) {
     let decoder = CloudEventsDecoder(assembler: EventAssembler(pseudonymizer: benchKey))
     var model = ChainModel()
     var events = 0
     var refused = 0
     let (metrics, elapsed) = timed {
-        decoder.decode(.file(path: path), progress: nil) { record in
-            guard let event = record.event else { refused += 1; return }
-            events += 1
-            if case .refused = model.apply(event).disposition { refused += 1 }
+        let pipe = EventPipe()
+        BackgroundThread.start(name: "kz-bench.decode") {
+            var chunk: [(record: DecodeRecord, fingerprint: UInt64)] = []
+            chunk.reserveCapacity(2048)
+            decoder.decode(.file(path: path), progress: nil) { record in
+                // The canonical digest is made here, as the ledger's decoding thread makes it.
+                chunk.append((record, record.event?.fingerprint ?? 0))
+                if chunk.count == 2048 {
+                    pipe.put(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            pipe.put(chunk)
+            pipe.close()
+        }
+        while let chunk = pipe.take() {
+            for (record, fingerprint) in chunk {
+                guard let event = record.event else { refused += 1; continue }
+                events += 1
+                if case .refused = model.apply(event, fingerprint: fingerprint).disposition { refused += 1 }
+            }
         }
         return PartyMetrics.compute(model, window: AnalysisWindow(asOf: asOf))
     }
