@@ -470,15 +470,15 @@ struct RecordChunk: Sendable {
 
 /// A bounded, blocking hand-over from a producing thread to the writer (decoded records on ingest,
 /// decoded stored events on replay), in order.
-final class BoundedPipe<Element: Sendable>: @unchecked Sendable {
+public final class BoundedPipe<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var chunks: [Element] = []
     private var closed = false
     private let capacity: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    public init(capacity: Int) { self.capacity = capacity }
 
-    func put(_ chunk: Element) {
+    public func put(_ chunk: Element) {
         condition.lock()
         while chunks.count >= capacity { condition.wait() }
         chunks.append(chunk)
@@ -486,7 +486,7 @@ final class BoundedPipe<Element: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 
-    func close() {
+    public func close() {
         condition.lock()
         closed = true
         condition.broadcast()
@@ -494,7 +494,7 @@ final class BoundedPipe<Element: Sendable>: @unchecked Sendable {
     }
 
     /// The next chunk, or nil once the producer closed and everything was taken.
-    func take() -> Element? {
+    public func take() -> Element? {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !closed { condition.wait() }

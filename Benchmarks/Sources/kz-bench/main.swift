@@ -317,38 +317,6 @@ func betweenness(nodes: Int, edgeCount: Int, seed: UInt64, edgeFile: String, sco
 
 // MARK: - File to table
 
-/// Decoded events handed from the decoding thread to the model's, in order, a bounded number of
-/// chunks ahead (as `Ledger.ingest` does).
-final class EventPipe: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var chunks: [[(record: DecodeRecord, fingerprint: UInt64)]] = []
-    private var closed = false
-
-    func put(_ chunk: [(record: DecodeRecord, fingerprint: UInt64)]) {
-        condition.lock()
-        while chunks.count >= 8 { condition.wait() }
-        chunks.append(chunk)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func take() -> [(record: DecodeRecord, fingerprint: UInt64)]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.isEmpty && !closed { condition.wait() }
-        guard !chunks.isEmpty else { return nil }
-        condition.broadcast()
-        return chunks.removeFirst()
-    }
-}
-
 /// File to bottleneck table in one process without the store: decoding on one thread, the model
 /// on another (both cores, as `ketenzicht ingest` works), then PartyMetrics.
 func analyse(_ path: String) {
@@ -357,7 +325,8 @@ func analyse(_ path: String) {
     var events = 0
     var refused = 0
     let (metrics, elapsed) = timed {
-        let pipe = EventPipe()
+        // Decoded events go from the decoding thread to the model's in order, as in `Ledger.ingest`.
+        let pipe = BoundedPipe<[(record: DecodeRecord, fingerprint: UInt64)]>(capacity: 8)
         BackgroundThread.start(name: "kz-bench.decode") {
             var chunk: [(record: DecodeRecord, fingerprint: UInt64)] = []
             chunk.reserveCapacity(2048)
