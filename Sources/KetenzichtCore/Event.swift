@@ -247,8 +247,14 @@ public struct Event: Sendable, Equatable {
         buffer.append(UInt8(ascii: "}"))
     }
 
-    /// A stable 64-bit FNV-1a digest of the canonical line, for duplicate detection in memory.
-    public var fingerprint: UInt64 { Self.fingerprint(of: canonicalJSON) }
+    /// A 64-bit digest of the canonical line, for duplicate detection in memory. It is never
+    /// stored (replay recomputes it from the stored line), so it may change between versions.
+    public var fingerprint: UInt64 {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(320)
+        appendCanonicalJSON(to: &buffer)
+        return buffer.withUnsafeBufferPointer { Self.fingerprint(ofBuffer: $0) }
+    }
 
     public static func fingerprint(of canonical: String) -> UInt64 {
         fingerprint(ofBytes: canonical.utf8)
@@ -257,21 +263,11 @@ public struct Event: Sendable, Equatable {
     /// The same digest over the bytes of a canonical line (as the store keeps it).
     public static func fingerprint(ofBytes bytes: some Sequence<UInt8>) -> UInt64 {
         if let hash = bytes.withContiguousStorageIfAvailable({ fingerprint(ofBuffer: $0) }) { return hash }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hash
+        return Array(bytes).withUnsafeBufferPointer { fingerprint(ofBuffer: $0) }
     }
 
-    /// The digest over contiguous bytes: a plain loop, where a generic sequence pays for its iterator.
+    /// The digest over contiguous bytes.
     public static func fingerprint(ofBuffer bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hash
+        hashBytes(bytes)
     }
 }

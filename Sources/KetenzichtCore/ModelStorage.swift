@@ -4,13 +4,33 @@
 /// small buckets. Everything is a value built from arrays of chunks, so a published snapshot
 /// shares all of it and the writer's next change copies only the chunks and buckets it touches.
 
-/// A 64-bit hash of bytes: FNV-1a, then a finaliser so that the high and low halves (bucket and
-/// slot choice) are both well mixed.
+/// A 64-bit hash of bytes, the one hash of the model's indexes and of event digests. Eight bytes
+/// at a time, one multiply and one rotate per word (a byte-wise FNV-1a paid a dependent multiply
+/// per byte: ~5% of a bulk ingest's CPU); the rotate carries high bits down, and MurmurHash3's
+/// finaliser spreads every input bit over all 64, so the high bits (bucket choice) and the low
+/// bits (slot tags, the duplicate index's 16 digest bits) are equally well mixed. Nothing stores
+/// these hashes: a replay recomputes them, so the function may change between versions.
 func hashBytes(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-    var hash = seed
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash &*= 0x0000_0100_0000_01b3
+    let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var hash = seed ^ (UInt64(bytes.count) &* multiplier)
+    if let base = bytes.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            hash = rotateMix(hash ^ word)
+            offset += 8
+        }
+        if offset < bytes.count {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < bytes.count {
+                tail |= UInt64(bytes[offset]) << shift
+                shift += 8
+                offset += 1
+            }
+            hash = rotateMix(hash ^ tail)
+        }
     }
     hash ^= hash >> 33
     hash &*= 0xff51_afd7_ed55_8ccd
@@ -18,6 +38,12 @@ func hashBytes(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8
     hash &*= 0xc4ce_b9fe_1a85_ec53
     hash ^= hash >> 33
     return hash
+}
+
+@inline(__always)
+private func rotateMix(_ value: UInt64) -> UInt64 {
+    let product = value &* 0x9E37_79B9_7F4A_7C15
+    return product << 29 | product >> 35
 }
 
 func hashString(_ text: String) -> UInt64 {
