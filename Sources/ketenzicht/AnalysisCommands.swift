@@ -2,14 +2,23 @@ import ArgumentParser
 import Foundation
 import KetenzichtCore
 import KetenzichtDaemon
+import KetenzichtIngest
 import KetenzichtStore
 
 /// Options shared by the analysis commands: where the events are, and the frame of SPEC §5.
 struct AnalysisOptions: ParsableArguments {
     @OptionGroup var stateOptions: StateOptions
 
-    @Option(name: .long, help: "The daemon's socket (default: paths.socket of the config, ./run/ketenzicht.sock). Ignored with --state.")
+    @Option(name: .long, help: "The daemon's socket (default: paths.socket of the config, ./run/ketenzicht.sock). Ignored with --state or --input.")
     var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Read this event file into memory and answer from it, storing nothing (repeatable; CloudEvents or canonical XML).",
+        discussion: "No daemon or state directory is needed. BSNs are pseudonymised with the configured key file when it exists, else with a key that lives as long as the command."))
+    var input: [String] = []
+
+    @Option(name: .long, help: "Format of the --input files: cloudevents or xml (detected from the content when omitted).")
+    var format: InputFormat?
 
     @Option(name: .long, help: "Reference time, RFC 3339 or a date (YYYY-MM-DD, midnight UTC). Default: now.")
     var asOf: String?
@@ -28,11 +37,13 @@ struct AnalysisOptions: ParsableArguments {
         return AnalysisWindow(asOf: try parseTime(asOf, option: "--as-of"), days: window)
     }
 
-    /// Asks the running daemon over its socket, or, with `--state`, reads the state directory directly.
+    /// Asks the running daemon over its socket; with `--state`, reads the state directory directly;
+    /// with `--input`, reads the files into memory.
     func answer(_ method: String, _ params: [String: JSONValue] = [:], offline: (ChainModel, AnalysisWindow) throws -> JSONValue?) throws -> JSONValue {
         let window = try analysisWindow()
-        if stateOptions.state != nil {
-            guard let answer = try offline(try stateOptions.openLedger().model, window) else {
+        if !input.isEmpty || stateOptions.state != nil {
+            let model = input.isEmpty ? try stateOptions.openLedger().model : try readInputs()
+            guard let answer = try offline(model, window) else {
                 throw RuntimeError("\(method): not found: \(params.values.map(\.text).joined(separator: " "))")
             }
             return answer
@@ -43,6 +54,31 @@ struct AnalysisOptions: ParsableArguments {
         let path = try socket ?? stateOptions.loadConfiguration().socketPath
         return try SocketClient.call(socket: path, method: method, params: params)
     }
+
+    /// The `--input` files in a model of their own. What became of their events goes to standard
+    /// error (standard output is the answer's), with the first errors, as `ingest` reports them.
+    func readInputs() throws -> ChainModel {
+        if stateOptions.state != nil { throw ValidationError("--input and --state exclude each other: --input reads files instead of a state directory") }
+        let configuration = try stateOptions.loadConfiguration()
+        let keyFile = configuration.keyFile ?? configuration.stateDirectory + "/pseudonym.key"
+        let key: (pseudonymizer: Pseudonymizer, usedKeyFile: Bool)
+        do { key = try InMemoryIngest.pseudonymizer(keyFile: keyFile) } catch { throw RuntimeError("\(error)") }
+        var reader = InMemoryIngest(settings: Ledger.Settings(configuration), pseudonymizer: key.pseudonymizer)
+        var total = Ledger.Summary()
+        for file in input {
+            let summary = reader.ingest(.file(path: file), format: format)
+            printError("read " + IngestCommand.describe(file: file, summary, seconds: nil))
+            for issue in summary.errors.prefix(Self.maxPrintedErrors) { printError("  error: \(issue)") }
+            if summary.rejected > Self.maxPrintedErrors { printError("  … and \(summary.rejected - Self.maxPrintedErrors) more errors") }
+            total += summary
+        }
+        if !key.usedKeyFile, total.accepted + total.pending > 0 {
+            printError("note: no key file at \(keyFile): any BSN was pseudonymised with a key of this run only")
+        }
+        return reader.model
+    }
+
+    private static let maxPrintedErrors = 20
 
     /// Prints `answer` as JSON, or hands it to `table` for people.
     func emit(_ answer: JSONValue, table: (JSONValue) -> Void) {

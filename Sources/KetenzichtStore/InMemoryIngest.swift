@@ -1,0 +1,119 @@
+import Foundation
+public import KetenzichtCore
+public import KetenzichtIngest
+
+/// Input files read into a model in memory, nothing written: what `ketenzicht bottlenecks --input
+/// FILE…` and the other analysis commands use to look at an export without a daemon or a state
+/// directory. The decoders, the validation, the pseudonymisation and the model are the ones
+/// `Ledger.ingest` uses, in the same order, so an answer is the one a state directory that
+/// ingested the same files would give.
+///
+/// Like an ingest, decoding runs on a thread of its own ahead of the model, so both cores work.
+/// Refused events are counted and described in the summary; there is no quarantine to keep them.
+public struct InMemoryIngest {
+    public private(set) var model: ChainModel
+    private let assembler: EventAssembler
+    private let maxLineBytes: Int
+
+    public init(settings: Ledger.Settings, pseudonymizer: Pseudonymizer) {
+        model = ChainModel(catalog: settings.catalog, unknownParties: settings.unknownParties, pendingHorizonDays: settings.pendingHorizonDays)
+        assembler = EventAssembler(pseudonymizer: pseudonymizer, lifeDomains: Set(settings.catalog.lifeDomainCarriers.keys))
+        maxLineBytes = settings.maxLineBytes
+    }
+
+    /// The pseudonymisation key for reading without a state directory: the key file when it
+    /// exists (so case ids made from BSNs match the daemon's), else a random key that lives as
+    /// long as the process, since nothing made with it is kept. `usedKeyFile` says which.
+    public static func pseudonymizer(keyFile: String) throws -> (pseudonymizer: Pseudonymizer, usedKeyFile: Bool) {
+        if access(keyFile, F_OK) == 0 { return (try Pseudonymizer.loadOrCreateKey(at: keyFile), true) }
+        var generator = SystemRandomNumberGenerator()
+        return (Pseudonymizer(keyBytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }), false)
+    }
+
+    private struct Item: Sendable {
+        var record: DecodeRecord
+        var fingerprint: UInt64
+    }
+
+    /// Reads one input into the model and says what became of its events.
+    public mutating func ingest(_ input: IngestInput, format: InputFormat? = nil, progress: DecodeProgress? = nil) -> Ledger.Summary {
+        var summary = Ledger.Summary()
+        let resolved: InputFormat
+        do {
+            switch (format, input) {
+            case (let given?, _): resolved = given
+            case (nil, .file(let path)): resolved = try InputFormat.detect(path: path)
+            case (nil, .bytes(let bytes, _)): resolved = try InputFormat.detect(prefix: bytes)
+            }
+        } catch {
+            summary.report(IngestIssue(location: InputLocation(origin: input.origin), event: nil, problem: error))
+            return summary
+        }
+        let decoder: any EventDecoder
+        switch resolved {
+        case .cloudevents: decoder = CloudEventsDecoder(assembler: assembler, maxLineBytes: maxLineBytes)
+        case .xml: decoder = CanonicalXMLDecoder(assembler: assembler)
+        case .ijw, .iwmo:
+            // Their statuses and links refer to messages ingested earlier, kept in a state directory.
+            summary.report(IngestIssue(
+                location: InputLocation(origin: input.origin), event: nil, field: nil,
+                message: "\(resolved.rawValue) messages can only be read into a state directory (ketenzicht ingest --state D), which keeps the links between messages"))
+            return summary
+        }
+        let chunks = BoundedPipe<[Item]>(capacity: 8)
+        BackgroundThread.start(name: "ketenzicht.decode") {
+            var chunk: [Item] = []
+            chunk.reserveCapacity(RecordChunk.size)
+            var canonical: [UInt8] = []
+            canonical.reserveCapacity(1024)
+            decoder.decode(input, progress: progress) { record in
+                var fingerprint: UInt64 = 0
+                if let event = record.event {
+                    canonical.removeAll(keepingCapacity: true)
+                    event.appendCanonicalJSON(to: &canonical)
+                    fingerprint = canonical.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: $0) }
+                }
+                chunk.append(Item(record: record, fingerprint: fingerprint))
+                if chunk.count == RecordChunk.size {
+                    chunks.put(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            chunks.put(chunk)
+            chunks.close()
+        }
+        while let chunk = chunks.take() {
+            for item in chunk {
+                let record = item.record
+                switch record.outcome {
+                case .failure(let issue, _):
+                    summary.report(issue)
+                case .event(let event):
+                    let result = model.apply(event, fingerprint: item.fingerprint)
+                    switch result.disposition {
+                    case .applied(let warnings):
+                        summary.accepted += 1
+                        for warning in warnings {
+                            summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
+                        }
+                    case .pending:
+                        summary.pending += 1
+                    case .duplicate:
+                        summary.duplicates += 1
+                    case .refused(let refusal):
+                        summary.report(IngestIssue(location: record.location, event: event.identity, field: Ledger.fieldName(refusal.field, format: resolved), message: refusal.message))
+                    }
+                    summary.released += result.released.count
+                    for (event, refusal) in result.evicted { summary.report(Self.pendingIssue(event, refusal)) }
+                }
+            }
+        }
+        // Pending events past the horizon are refused once the whole input is in, as on ingest.
+        for (event, refusal) in model.expirePending() { summary.report(Self.pendingIssue(event, refusal)) }
+        return summary
+    }
+
+    private static func pendingIssue(_ event: Event, _ refusal: ChainModel.Refusal) -> IngestIssue {
+        IngestIssue(location: InputLocation(origin: "pending"), event: event.identity, field: refusal.field, message: refusal.message)
+    }
+}
