@@ -16,10 +16,6 @@
 //                                      random directed graph, N nodes, M distinct edges; times
 //                                      Betweenness.compute(nodeCount:edges:); writes the edge list
 //                                      (and, if SCORES is given, the unnormalised scores)
-//   kz-bench analyse FILE              file to bottleneck table in one process, nothing stored:
-//                                      CloudEventsDecoder (one thread) → ChainModel.apply (another)
-//                                      → PartyMetrics at asOf 2026-11-01 (the in-memory half of the
-//                                      end-to-end comparison)
 //   kz-bench model-memory REFERRALS [PARTIES]
 //                                      builds a model of REFERRALS synthetic referrals (~3.7 events
 //                                      each, the generator's shapes) straight through ChainModel.apply,
@@ -319,43 +315,6 @@ func betweenness(nodes: Int, edgeCount: Int, seed: UInt64, edgeFile: String, sco
 
 /// File to bottleneck table in one process without the store: decoding on one thread, the model
 /// on another (both cores, as `ketenzicht ingest` works), then PartyMetrics.
-func analyse(_ path: String) {
-    let decoder = CloudEventsDecoder(assembler: EventAssembler(pseudonymizer: benchKey))
-    var model = ChainModel()
-    var events = 0
-    var refused = 0
-    let (metrics, elapsed) = timed {
-        // Decoded events go from the decoding thread to the model's in order, as in `Ledger.ingest`.
-        let pipe = BoundedPipe<[(record: DecodeRecord, fingerprint: UInt64)]>(capacity: 8)
-        BackgroundThread.start(name: "kz-bench.decode") {
-            var chunk: [(record: DecodeRecord, fingerprint: UInt64)] = []
-            chunk.reserveCapacity(2048)
-            decoder.decode(.file(path: path), progress: nil) { record in
-                // The canonical digest is made here, as the ledger's decoding thread makes it.
-                chunk.append((record, record.event?.fingerprint ?? 0))
-                if chunk.count == 2048 {
-                    pipe.put(chunk)
-                    chunk.removeAll(keepingCapacity: true)
-                }
-            }
-            pipe.put(chunk)
-            pipe.close()
-        }
-        while let chunk = pipe.take() {
-            for (record, fingerprint) in chunk {
-                guard let event = record.event else { refused += 1; continue }
-                events += 1
-                if case .refused = model.apply(event, fingerprint: fingerprint).disposition { refused += 1 }
-            }
-        }
-        return PartyMetrics.compute(model, window: AnalysisWindow(asOf: asOf))
-    }
-    report(command: "analyse", input: path, seconds: elapsed, bytes: fileSize(path), events: events, extra: [
-        ("refused", String(refused)), ("referrals", String(model.referrals.count)),
-        ("top", "[" + metrics.prefix(3).map { jsonString($0.party) }.joined(separator: ",") + "]"),
-    ])
-}
-
 // MARK: - Model memory
 
 /// Events shaped like scripts/generate_municipality.py's: sources per organisation, `e-N` ids per
@@ -466,7 +425,6 @@ case "decode-xml": decodeXML(argument(1, "FILE"))
 case "ledger": ledgerIngest(argument(1, "FILE"), keep: arguments.count > 2 ? arguments[2] : nil)
 case "rebuild": rebuild(argument(1, "DIR"))
 case "recompute": recompute(argument(1, "DIR"))
-case "analyse": analyse(argument(1, "FILE"))
 case "case-view": caseView(argument(1, "DIR"), ids: argument(2, "IDS"))
 case "model-memory":
     guard let n = Int(argument(1, "REFERRALS")), n > 0 else { fail("model-memory REFERRALS [PARTIES]: REFERRALS is a positive integer") }
