@@ -69,6 +69,15 @@ public enum InputFormat: String, Sendable, CaseIterable {
         let data = (try? handle.read(upToCount: 4096)) ?? nil
         return try detect(prefix: [UInt8](data ?? Data()))
     }
+
+    /// `given` when there is one, else detected from the input's first bytes.
+    public static func resolve(_ given: InputFormat?, for input: IngestInput) throws(FieldProblem) -> InputFormat {
+        switch (given, input) {
+        case (let given?, _): given
+        case (nil, .file(let path)): try detect(path: path)
+        case (nil, .bytes(let bytes, _)): try detect(prefix: bytes)
+        }
+    }
 }
 
 /// BSN-shaped digits replaced by `*`, for anything from refused input that is kept or printed: a

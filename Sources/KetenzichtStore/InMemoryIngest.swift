@@ -40,11 +40,7 @@ public struct InMemoryIngest {
         var summary = Ledger.Summary()
         let resolved: InputFormat
         do {
-            switch (format, input) {
-            case (let given?, _): resolved = given
-            case (nil, .file(let path)): resolved = try InputFormat.detect(path: path)
-            case (nil, .bytes(let bytes, _)): resolved = try InputFormat.detect(prefix: bytes)
-            }
+            resolved = try InputFormat.resolve(format, for: input)
         } catch {
             summary.report(IngestIssue(location: InputLocation(origin: input.origin), event: nil, problem: error))
             return summary

@@ -206,11 +206,7 @@ public final class Ledger {
         var summary = Summary()
         let resolved: InputFormat
         do {
-            switch (format, input) {
-            case (let given?, _): resolved = given
-            case (nil, .file(let path)): resolved = try InputFormat.detect(path: path)
-            case (nil, .bytes(let bytes, _)): resolved = try InputFormat.detect(prefix: bytes)
-            }
+            resolved = try InputFormat.resolve(format, for: input)
         } catch {
             let issue = IngestIssue(location: InputLocation(origin: input.origin), event: nil, problem: error)
             summary.report(issue)
