@@ -78,29 +78,39 @@ public struct InMemoryIngest {
             chunks.put(chunk)
             chunks.close()
         }
-        while let chunk = chunks.take() {
-            for item in chunk {
-                let record = item.record
-                switch record.outcome {
-                case .failure(let issue, _):
-                    summary.report(issue)
-                case .event(let event):
-                    let result = model.apply(event, fingerprint: item.fingerprint)
-                    switch result.disposition {
-                    case .applied(let warnings):
-                        summary.accepted += 1
-                        for warning in warnings {
-                            summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
+        // Spent chunks are dropped on another thread: freeing their strings would otherwise cost
+        // the model's thread, the one that bounds the whole read.
+        let disposal = DispatchQueue(label: "ketenzicht.release")
+        while var chunk = chunks.take() {
+            defer {
+                var spent: [Item] = []
+                swap(&spent, &chunk)
+                disposal.async { [spent] in withExtendedLifetime(spent) {} }
+            }
+            chunk.withUnsafeBufferPointer { chunk in
+                for index in chunk.indices {
+                    let record = chunk[index].record
+                    switch record.outcome {
+                    case .failure(let issue, _):
+                        summary.report(issue)
+                    case .event(let event):
+                        let result = model.apply(event, fingerprint: chunk[index].fingerprint)
+                        switch result.disposition {
+                        case .applied(let warnings):
+                            summary.accepted += 1
+                            for warning in warnings {
+                                summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
+                            }
+                        case .pending:
+                            summary.pending += 1
+                        case .duplicate:
+                            summary.duplicates += 1
+                        case .refused(let refusal):
+                            summary.report(IngestIssue(location: record.location, event: event.identity, field: Ledger.fieldName(refusal.field, format: resolved), message: refusal.message))
                         }
-                    case .pending:
-                        summary.pending += 1
-                    case .duplicate:
-                        summary.duplicates += 1
-                    case .refused(let refusal):
-                        summary.report(IngestIssue(location: record.location, event: event.identity, field: Ledger.fieldName(refusal.field, format: resolved), message: refusal.message))
+                        summary.released += result.released.count
+                        for (event, refusal) in result.evicted { summary.report(Self.pendingIssue(event, refusal)) }
                     }
-                    summary.released += result.released.count
-                    for (event, refusal) in result.evicted { summary.report(Self.pendingIssue(event, refusal)) }
                 }
             }
         }
