@@ -30,4 +30,25 @@ import Testing
         #expect(one.fingerprint != two.fingerprint)
         #expect(one.fingerprint == Fixture.step(.completed, "r-1", day: 1, note: "ok").fingerprint)
     }
+
+    /// The digest hashes the parts the line is written from: equal lines, equal digests (a −0
+    /// capacity is written as 0), and a part moved to another field is another line.
+    @Test func fingerprintsFollowTheCanonicalLine() {
+        func party(capacity: Double?, norm: Double?) -> Event {
+            Event(identity: EventIdentity(source: "urn:test", id: "p"), time: Fixture.at(0),
+                  body: .partyRegistered(PartyRegistration(party: "a", name: "A", domain: "wmo", capacityPerWeek: capacity, normDays: norm, regieEligible: nil)))
+        }
+        let zero = party(capacity: 0, norm: nil)
+        let negativeZero = party(capacity: -0.0, norm: nil)
+        #expect(zero.canonicalJSON == negativeZero.canonicalJSON)
+        #expect(zero.fingerprint == negativeZero.fingerprint)
+        let asCapacity = party(capacity: 5, norm: nil)
+        let asNorm = party(capacity: nil, norm: 5)
+        #expect(asCapacity.canonicalJSON != asNorm.canonicalJSON)
+        #expect(asCapacity.fingerprint != asNorm.fingerprint)
+        // Strings are not run together: ("ab", "c") is not ("a", "bc").
+        let one = Fixture.referral("ab", case: "c", from: "x", to: "y", day: 1)
+        let two = Fixture.referral("a", case: "bc", from: "x", to: "y", day: 1)
+        #expect(one.fingerprint != two.fingerprint)
+    }
 }
