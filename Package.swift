@@ -40,7 +40,7 @@ let package = Package(
         // The pure model: no I/O, no clock.
         .target(
             name: "KetenzichtCore",
-            dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")],
+            dependencies: ["CPrefetch", .product(name: "HashTreeCollections", package: "swift-collections")],
             swiftSettings: strict
         ),
         .target(
@@ -68,6 +68,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A cache prefetch hint for the model's hash tables, which Swift cannot express.
+        .target(name: "CPrefetch"),
         // SO_PEERCRED needs _GNU_SOURCE, which Swift's Glibc module does not define.
         .target(name: "CPeerCred"),
         // The daemon of SPEC §6–§8: socket, access levels, live ingest, alerts, inbox, dot files.

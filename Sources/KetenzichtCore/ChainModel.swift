@@ -108,7 +108,8 @@ public struct ChainModel: Sendable {
 
     public private(set) var parties: [String: Party] = [:]
     /// Referrals, cases and the strings they name, in compact rows.
-    private var storage = ModelStorage()
+    // Internal, not private: `prefetch(ahead:)` (Prefetch.swift) reads them.
+    var storage = ModelStorage()
     public var referrals: ReferralTable { ReferralTable(storage: storage) }
     public var cases: CaseTable { CaseTable(storage: storage) }
     /// Per `to` party, the sorted times at which its backlog grows and shrinks, kept as events
@@ -119,7 +120,7 @@ public struct ChainModel: Sendable {
     public private(set) var pendingCount = 0
     /// The latest event time applied or held: the clock against which pending events expire.
     public private(set) var highWater: Timestamp?
-    private var fingerprints = IdentityDigests()
+    var fingerprints = IdentityDigests()
     /// One copy of each string that recurs across many events (sources, party names): every
     /// decoded event brings its own copy.
     private var sharedStrings = Set<String>()
@@ -184,12 +185,21 @@ public struct ChainModel: Sendable {
     }
 
     /// Applies one validated event. `fingerprint` defaults to the event's canonical digest; the
-    /// store passes the one it already computed.
-    public mutating func apply(_ event: Event, fingerprint: UInt64? = nil) -> ApplyResult {
+    /// store passes the one it already computed. `keys`, when given, must be `EventKeys(event)`,
+    /// made ahead on another thread (bulk loops also use them for `prefetch(ahead:)`).
+    public mutating func apply(_ event: Event, fingerprint: UInt64? = nil, keys: EventKeys? = nil) -> ApplyResult {
         let digest = fingerprint ?? event.fingerprint
+        let keys = keys ?? EventKeys(event)
+        assert(keys == EventKeys(event), "apply: keys made from another event")
         var event = event
-        event.identity.source = shared(event.identity.source)
-        if let known = fingerprints.digest(of: event.identity) {
+        switch event.body {
+        case .referralCreated, .referralStatus:
+            // Kept as a source number and id bytes, or shared below when held pending.
+            break
+        case .partyRegistered, .caseAssessed, .regieAssigned:
+            event.identity.source = shared(event.identity.source)
+        }
+        if let known = fingerprints.digest(of: event.identity, hash: keys.identity) {
             // 16 bits of digest can agree by chance; where the model still holds what that event
             // said, the content itself decides.
             if known == IdentityDigests.digest16(digest), holdsContent(of: event) ?? true { return ApplyResult(disposition: .duplicate) }
@@ -204,23 +214,25 @@ public struct ChainModel: Sendable {
             registerParty(registration, event: event)
         case .caseAssessed(let assessment):
             let scores = assessment.scores.map { (lifeDomain: shared($0.lifeDomain), score: $0.score) }
-            storage.annotateCase(assessment.caseID) { record in
+            storage.annotateCase(assessment.caseID, hash: keys.caseID) { record in
                 let index = record.assessments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
                 record.assessments.insert((event.time, event.identity, scores), at: index)
             }
         case .referralCreated(let creation):
-            switch create(creation, event: event) {
+            switch create(creation, event: event, keys: keys) {
             case .failure(let refusal): return ApplyResult(disposition: .refused(refusal))
             case .success(let warnings):
                 result.disposition = .applied(warnings: warnings)
                 retryPending(for: creation.referral, into: &result)
             }
         case .referralStatus(let change):
-            switch applyStatus(change, event: event) {
+            switch applyStatus(change, event: event, referralHash: keys.referral) {
             case .applied:
                 retryPending(for: change.referral, into: &result)
             case .wait:
-                pending[change.referral, default: []].append(event)
+                var held = event
+                held.identity.source = shared(held.identity.source)
+                pending[change.referral, default: []].append(held)
                 pendingCount += 1
                 result.disposition = .pending
             case .refused(let refusal):
@@ -232,13 +244,13 @@ public struct ChainModel: Sendable {
                 return ApplyResult(disposition: .refused(refusal))
             }
             let party = parties[assignment.party]?.id ?? assignment.party
-            storage.annotateCase(assignment.caseID) { record in
+            storage.annotateCase(assignment.caseID, hash: keys.caseID) { record in
                 let index = record.regieAssignments.insertionIndex { ($0.time, $0.event) <= (event.time, event.identity) }
                 record.regieAssignments.insert((event.time, event.identity, party), at: index)
             }
             result.disposition = .applied(warnings: warnings)
         }
-        fingerprints.insert(event.identity, digest: digest)
+        fingerprints.insert(event.identity, digest: digest, hash: keys.identity)
         advanceHighWater(event.time)
         return result
     }
@@ -344,8 +356,8 @@ public struct ChainModel: Sendable {
         }
     }
 
-    private mutating func create(_ creation: ReferralCreation, event: Event) -> Result<[Refusal], Refusal> {
-        if let existing = storage.referralKeys.row(of: creation.referral) {
+    private mutating func create(_ creation: ReferralCreation, event: Event, keys: EventKeys) -> Result<[Refusal], Refusal> {
+        if let existing = storage.referralKeys.row(of: creation.referral, hash: keys.referral) {
             return .failure(Refusal(field: "data.referral", "referral \(creation.referral) was already created by event \(storage.createdBy(at: existing))"))
         }
         if unknownParties == .reject {
@@ -359,7 +371,7 @@ public struct ChainModel: Sendable {
         var warnings: [Refusal] = []
         _ = ensureParty(creation.from, field: "data.from", at: event.time, warnings: &warnings)
         _ = ensureParty(creation.to, field: "data.to", at: event.time, warnings: &warnings)
-        storage.appendReferral(creation, createdBy: EventIdentity(source: shared(event.identity.source), id: event.identity.id), at: event.time)
+        storage.appendReferral(creation, createdBy: event.identity, at: event.time, referralHash: keys.referral, caseHash: keys.caseID)
         for prerequisite in creation.dependsOn { namedPrerequisites.insert(prerequisite) }
         timelines[creation.to, default: PartyTimeline()].created.insert(event.time.millisecondsSinceEpoch)
         return .success(warnings)
@@ -390,8 +402,8 @@ public struct ChainModel: Sendable {
 
     private enum StatusOutcome { case applied, wait, refused(Refusal) }
 
-    private mutating func applyStatus(_ change: ReferralStatusChange, event: Event) -> StatusOutcome {
-        guard let row = storage.referralKeys.row(of: change.referral) else { return .wait }
+    private mutating func applyStatus(_ change: ReferralStatusChange, event: Event, referralHash: UInt64? = nil) -> StatusOutcome {
+        guard let row = storage.referralKeys.row(of: change.referral, hash: referralHash) else { return .wait }
         var referral = storage.lifecycle(at: row)
         let time = event.time
         let field = "time"

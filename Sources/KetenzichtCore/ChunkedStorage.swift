@@ -40,6 +40,12 @@ public struct ChunkedArray<Element: Sendable>: Sendable, Sequence, ExpressibleBy
     }
 
     public func makeIterator() -> FlattenSequence<[[Element]]>.Iterator { chunks.joined().makeIterator() }
+
+    /// Starts loading element `index` (see Prefetch.swift); out of range is ignored.
+    func prefetch(_ index: Int) {
+        guard index >= 0 else { return }
+        prefetchElement(of: chunks, chunk: index / chunkCapacity, index: index % chunkCapacity)
+    }
 }
 
 /// A sorted multiset of millisecond times in chunks, answering "how many ≤ t" by binary search.

@@ -40,6 +40,10 @@ func hashBytes(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8
     return hash
 }
 
+/// One word into a running hash: the step `hashBytes` takes per eight bytes.
+@inline(__always)
+func hashWord(_ value: UInt64) -> UInt64 { rotateMix(value) }
+
 @inline(__always)
 private func rotateMix(_ value: UInt64) -> UInt64 {
     let product = value &* 0x9E37_79B9_7F4A_7C15
@@ -128,6 +132,13 @@ struct ByteArena: Sendable {
         withBytes(reference) { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Starts loading the first bytes of `reference`'s string (see Prefetch.swift).
+    func prefetch(_ reference: Reference) {
+        let length = Int(reference & 0xFFFF)
+        let offset = length == Self.ownChunk ? 4 : Int(reference >> 16 & 0xFFFF)
+        prefetchElement(of: chunks, chunk: Int(reference >> 32), index: offset)
+    }
+
     func equals(_ reference: Reference, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         withBytes(reference) { stored in
             stored.count == bytes.count && (stored.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, stored.count) == 0)
@@ -156,7 +167,10 @@ protocol HashTableSlot: Sendable {
 struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
     private struct Bucket: Sendable {
         var slots: [Slot] = []
-        var used = 0
+        var used: Int32 = 0
+        /// `slots.count`, kept beside the reference so that `prefetch` finds a slot without
+        /// reading the slots' storage.
+        var capacity: Int32 = 0
     }
 
     private static var entriesPerBucket: Int { 384 }
@@ -192,12 +206,27 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
         }
     }
 
+    /// Starts loading the bucket entry (slots reference, capacity) of `hash` (see Prefetch.swift).
+    func prefetchBucket(hash: UInt64) {
+        buckets.withUnsafeBufferPointer { buckets in prefetchLine(buckets.baseAddress! + bucketIndex(hash)) }
+    }
+
+    /// Starts loading the slot a lookup of `hash` reads first; its bucket entry should be loaded.
+    func prefetch(hash: UInt64) {
+        buckets.withUnsafeBufferPointer { buckets in
+            let bucket = buckets.baseAddress! + bucketIndex(hash)
+            let capacity = Int(bucket.pointer(to: \.capacity)!.pointee)
+            guard capacity > 0 else { return }
+            prefetchElement(ofArrayAt: UnsafeRawPointer(bucket.pointer(to: \.slots)!), index: Self.start(hash, capacity: capacity), as: Slot.self)
+        }
+    }
+
     /// Inserts a slot whose key is not in the table yet. `hashOf` recomputes the hash of a stored
     /// slot (given its bucket's prefix) when a bucket is rebuilt.
     mutating func insert(_ slot: Slot, hash: UInt64, hashOf: (Slot, _ prefix: UInt64) -> UInt64) {
         if count + 1 > buckets.count * Self.entriesPerBucket { doubleBuckets(hashOf: hashOf) }
         let bucket = bucketIndex(hash)
-        if (buckets[bucket].used + 1) * 5 > buckets[bucket].slots.count * 4 {
+        if (Int(buckets[bucket].used) + 1) * 5 > buckets[bucket].slots.count * 4 {
             let capacity = max(8, buckets[bucket].slots.count * 3 / 2)
             let old = buckets[bucket].slots
             buckets[bucket] = Self.rebuilt(old.lazy.filter { !$0.isVacant }, capacity: capacity) { hashOf($0, prefix(bucket)) }
@@ -228,7 +257,7 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
     }
 
     private static func rebuilt(_ slots: some Sequence<Slot>, capacity: Int, hashOf: (Slot) -> UInt64) -> Bucket {
-        var bucket = Bucket(slots: [Slot](repeating: .vacant, count: capacity), used: 0)
+        var bucket = Bucket(slots: [Slot](repeating: .vacant, count: capacity), used: 0, capacity: Int32(capacity))
         for slot in slots { place(slot, hash: hashOf(slot), in: &bucket) }
         return bucket
     }
@@ -276,17 +305,18 @@ struct KeyTable: Sendable {
 
     var count: Int { references.count }
 
-    func row(of key: String) -> Int? {
+    /// `hash`, when given, must be `hashString(key)` (made ahead, `ChainModel.EventKeys`).
+    func row(of key: String, hash knownHash: UInt64? = nil) -> Int? {
         var key = key
         return key.withUTF8 { bytes in
-            let hash = hashBytes(bytes)
+            let hash = knownHash ?? hashBytes(bytes)
             let tag = UInt32(truncatingIfNeeded: hash)
             return index.first(hash: hash) { $0.tag == tag && arena.equals(references[$0.row], bytes) }?.row
         }
     }
 
     /// Adds a key that is not in the table, with bytes to keep beside it; returns its row.
-    mutating func append(_ key: String, trailer: [UInt8]? = nil) -> Int {
+    mutating func append(_ key: String, trailer: [UInt8]? = nil, hash knownHash: UInt64? = nil) -> Int {
         var key = key
         let reference = key.withUTF8 { bytes in
             guard let trailer else { return arena.append(bytes) }
@@ -296,7 +326,7 @@ struct KeyTable: Sendable {
         let row = references.count - 1
         // The rebuild closure reads copies, not `self`, which `index.insert` is changing.
         let (frozenArena, frozenReferences) = (arena, references)
-        let hash = hashString(key)
+        let hash = knownHash ?? hashString(key)
         index.insert(RowSlot(rowPlusOne: UInt32(row + 1), tag: UInt32(truncatingIfNeeded: hash)), hash: hash) { slot, _ in
             frozenArena.withBytes(frozenReferences[slot.row]) { hashBytes($0) }
         }
@@ -304,6 +334,24 @@ struct KeyTable: Sendable {
     }
 
     func key(at row: Int) -> String { arena.string(references[row]) }
+
+    // The lookahead of Prefetch.swift, one step each.
+
+    func prefetchBucket(hash: UInt64) { index.prefetchBucket(hash: hash) }
+    func prefetchSlot(hash: UInt64) { index.prefetch(hash: hash) }
+
+    /// The row whose slot carries `hash`'s tag: a guess, the key's bytes are not compared.
+    func probableRow(hash: UInt64) -> Int? {
+        let tag = UInt32(truncatingIfNeeded: hash)
+        return index.first(hash: hash) { $0.tag == tag }?.row
+    }
+
+    func prefetchReference(row: Int) { references.prefetch(row) }
+
+    func prefetchKey(row: Int) {
+        guard row < references.count else { return }
+        arena.prefetch(references[row])
+    }
 
     func withTrailer<Result>(at row: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         arena.withTrailer(references[row], body)
@@ -342,15 +390,18 @@ struct IdentityDigests: Sendable {
 
     static func digest16(_ digest: UInt64) -> UInt16 { UInt16(truncatingIfNeeded: digest ^ digest >> 16 ^ digest >> 32 ^ digest >> 48) }
 
+    func prefetchBucket(hash: UInt64) { table.prefetchBucket(hash: hash) }
+    func prefetch(hash: UInt64) { table.prefetch(hash: hash) }
+
     /// 16 bits of the digest this identity was applied with, if it was.
-    func digest(of identity: EventIdentity) -> UInt16? {
-        let hash = Self.hash(identity)
+    func digest(of identity: EventIdentity, hash knownHash: UInt64? = nil) -> UInt16? {
+        let hash = knownHash ?? Self.hash(identity)
         let stored = hash & IdentitySlot.hashMask
         return table.first(hash: hash) { $0.storedHash == stored }?.digest
     }
 
-    mutating func insert(_ identity: EventIdentity, digest: UInt64) {
-        let hash = Self.hash(identity)
+    mutating func insert(_ identity: EventIdentity, digest: UInt64, hash knownHash: UInt64? = nil) {
+        let hash = knownHash ?? Self.hash(identity)
         table.insert(IdentitySlot(bits: (hash & IdentitySlot.hashMask) << 16 | UInt64(Self.digest16(digest))), hash: hash) { slot, prefix in
             prefix | slot.storedHash
         }

@@ -141,14 +141,16 @@ struct ModelStorage: Sendable {
         }
     }
 
-    mutating func caseRow(_ id: String) -> Int {
-        if let row = caseKeys.row(of: id) { return row }
+    /// `hash`, when given, is `hashString(id)`.
+    mutating func caseRow(_ id: String, hash: UInt64? = nil) -> Int {
+        let hash = hash ?? hashString(id)
+        if let row = caseKeys.row(of: id, hash: hash) { return row }
         caseRecords.append(CaseRecord())
-        return caseKeys.append(id)
+        return caseKeys.append(id, hash: hash)
     }
 
-    mutating func annotateCase(_ id: String, _ body: (inout CaseAnnotations) -> Void) {
-        let row = caseRow(id)
+    mutating func annotateCase(_ id: String, hash: UInt64? = nil, _ body: (inout CaseAnnotations) -> Void) {
+        let row = caseRow(id, hash: hash)
         if caseRecords[row].annotations < 0 {
             caseAnnotations.append(CaseAnnotations())
             caseRecords[row].annotations = Int32(caseAnnotations.count - 1)
@@ -157,8 +159,10 @@ struct ModelStorage: Sendable {
         caseRecords[row].revision += 1
     }
 
-    mutating func appendReferral(_ creation: ReferralCreation, createdBy: EventIdentity, at time: Timestamp) {
-        let caseRow = caseRow(creation.caseID)
+    /// `referralHash` and `caseHash`, when given, are the hashes of the two ids.
+    mutating func appendReferral(_ creation: ReferralCreation, createdBy: EventIdentity, at time: Timestamp,
+                                 referralHash: UInt64? = nil, caseHash: UInt64? = nil) {
+        let caseRow = caseRow(creation.caseID, hash: caseHash)
         var row = ReferralRow(created: time.millisecondsSinceEpoch, caseRow: Int32(caseRow),
                               from: partyNumber(creation.from), to: partyNumber(creation.to))
         row.urgency = creation.urgency.map { UInt8(Urgency.allCases.firstIndex(of: $0)! + 1) } ?? 0
@@ -166,7 +170,7 @@ struct ModelStorage: Sendable {
             if let number = label(lifeDomain) { row.lifeDomain = number } else { modifyExtras(&row) { $0.lifeDomain = lifeDomain } }
         }
         if !creation.dependsOn.isEmpty { modifyExtras(&row) { $0.dependsOn = creation.dependsOn } }
-        let referralRow = referralKeys.append(creation.referral, trailer: eventTrailer(createdBy))
+        let referralRow = referralKeys.append(creation.referral, trailer: eventTrailer(createdBy), hash: referralHash)
         rows.append(row)
         rowsTo[Int(row.to)].append(Int32(referralRow))
         linkIntoCase(Int32(referralRow), caseRow: caseRow, id: creation.referral)

@@ -35,6 +35,19 @@ public struct InMemoryIngest {
         var fingerprint: UInt64
     }
 
+    /// Decoded records, and the hashes of their keys in an array of their own (`ChainModel.prefetch(ahead:)`).
+    private struct Chunk: Sendable {
+        var items: [Item] = []
+        var keys: [ChainModel.EventKeys] = []
+
+        static func reserving(_ count: Int) -> Chunk {
+            var chunk = Chunk()
+            chunk.items.reserveCapacity(count)
+            chunk.keys.reserveCapacity(count)
+            return chunk
+        }
+    }
+
     /// Reads one input into the model and says what became of its events.
     public mutating func ingest(_ input: IngestInput, format: InputFormat? = nil, progress: DecodeProgress? = nil) -> Ledger.Summary {
         var summary = Ledger.Summary()
@@ -56,23 +69,20 @@ public struct InMemoryIngest {
                 message: "\(resolved.rawValue) messages can only be read into a state directory (ketenzicht ingest --state D), which keeps the links between messages"))
             return summary
         }
-        let chunks = BoundedPipe<[Item]>(capacity: 8)
+        let chunks = BoundedPipe<Chunk>(capacity: 8)
         BackgroundThread.start(name: "ketenzicht.decode") {
-            var chunk: [Item] = []
-            chunk.reserveCapacity(RecordChunk.size)
-            var canonical: [UInt8] = []
-            canonical.reserveCapacity(1024)
+            var chunk = Chunk.reserving(RecordChunk.size)
             decoder.decode(input, progress: progress) { record in
-                var fingerprint: UInt64 = 0
                 if let event = record.event {
-                    canonical.removeAll(keepingCapacity: true)
-                    event.appendCanonicalJSON(to: &canonical)
-                    fingerprint = canonical.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: $0) }
+                    chunk.items.append(Item(record: record, fingerprint: event.fingerprint))
+                    chunk.keys.append(ChainModel.EventKeys(event))
+                } else {
+                    chunk.items.append(Item(record: record, fingerprint: 0))
+                    chunk.keys.append(.none)
                 }
-                chunk.append(Item(record: record, fingerprint: fingerprint))
-                if chunk.count == RecordChunk.size {
+                if chunk.items.count == RecordChunk.size {
                     chunks.put(chunk)
-                    chunk.removeAll(keepingCapacity: true)
+                    chunk = Chunk.reserving(RecordChunk.size)
                 }
             }
             chunks.put(chunk)
@@ -82,41 +92,50 @@ public struct InMemoryIngest {
         // the model's thread, the one that bounds the whole read.
         let disposal = DispatchQueue(label: "ketenzicht.release")
         while var chunk = chunks.take() {
-            defer {
-                var spent: [Item] = []
-                swap(&spent, &chunk)
-                disposal.async { [spent] in withExtendedLifetime(spent) {} }
-            }
-            chunk.withUnsafeBufferPointer { chunk in
-                for index in chunk.indices {
-                    let record = chunk[index].record
-                    switch record.outcome {
-                    case .failure(let issue, _):
-                        summary.report(issue)
-                    case .event(let event):
-                        let result = model.apply(event, fingerprint: chunk[index].fingerprint)
-                        switch result.disposition {
-                        case .applied(let warnings):
-                            summary.accepted += 1
-                            for warning in warnings {
-                                summary.report(IngestIssue(severity: .warning, location: record.location, event: event.identity, field: warning.field, message: warning.message))
-                            }
-                        case .pending:
-                            summary.pending += 1
-                        case .duplicate:
-                            summary.duplicates += 1
-                        case .refused(let refusal):
-                            summary.report(IngestIssue(location: record.location, event: event.identity, field: Ledger.fieldName(refusal.field, format: resolved), message: refusal.message))
-                        }
-                        summary.released += result.released.count
-                        for (event, refusal) in result.evicted { summary.report(Self.pendingIssue(event, refusal)) }
-                    }
-                }
-            }
+            Self.apply(chunk, to: &model, summary: &summary, format: resolved)
+            var spent = Chunk()
+            swap(&spent, &chunk)
+            disposal.async { [spent] in withExtendedLifetime(spent) {} }
         }
         // Pending events past the horizon are refused once the whole input is in, as on ingest.
         for (event, refusal) in model.expirePending() { summary.report(Self.pendingIssue(event, refusal)) }
         return summary
+    }
+
+    /// A static function with the model `inout`: a closure over `self` made a copy of the whole
+    /// model for every `prefetch` call.
+    private static func apply(_ chunk: Chunk, to model: inout ChainModel, summary: inout Ledger.Summary, format: InputFormat) {
+        chunk.items.withUnsafeBufferPointer { items in
+            chunk.keys.withUnsafeBufferPointer { keys in apply(items, keys: keys, to: &model, summary: &summary, format: format) }
+        }
+    }
+
+    private static func apply(_ chunk: UnsafeBufferPointer<Item>, keys: UnsafeBufferPointer<ChainModel.EventKeys>, to model: inout ChainModel,
+                              summary: inout Ledger.Summary, format: InputFormat) {
+        for index in chunk.indices {
+            model.prefetch(ahead: index, keys: keys)
+            switch chunk[index].record.outcome {
+            case .failure(let issue, _):
+                summary.report(issue)
+            case .event(let event):
+                let result = model.apply(event, fingerprint: chunk[index].fingerprint, keys: keys[index])
+                switch result.disposition {
+                case .applied(let warnings):
+                    summary.accepted += 1
+                    for warning in warnings {
+                        summary.report(IngestIssue(severity: .warning, location: chunk[index].record.location, event: event.identity, field: warning.field, message: warning.message))
+                    }
+                case .pending:
+                    summary.pending += 1
+                case .duplicate:
+                    summary.duplicates += 1
+                case .refused(let refusal):
+                    summary.report(IngestIssue(location: chunk[index].record.location, event: event.identity, field: Ledger.fieldName(refusal.field, format: format), message: refusal.message))
+                }
+                summary.released += result.released.count
+                for (event, refusal) in result.evicted { summary.report(pendingIssue(event, refusal)) }
+            }
+        }
     }
 
     private static func pendingIssue(_ event: Event, _ refusal: ChainModel.Refusal) -> IngestIssue {

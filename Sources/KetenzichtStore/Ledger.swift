@@ -90,44 +90,45 @@ public final class Ledger {
         let decoder = CloudEventsDecoder(assembler: assembler, maxLineBytes: settings.maxLineBytes)
         // Reading and decoding the store runs on its own thread, a bounded queue ahead of the model,
         // so that a restart uses both cores as ingest does.
-        let pipe = BoundedPipe<[ReplayItem]>(capacity: 4)
+        let pipe = BoundedPipe<(items: [ReplayItem], keys: [ChainModel.EventKeys])>(capacity: 4)
         let failure = ReplayFailure()
         let store = store
         BackgroundThread.start(name: "ketenzicht.replay") {
             do {
                 try store.replay { seqs, ndjson in
                     var items: [ReplayItem] = []
+                    var keys: [ChainModel.EventKeys] = []
                     items.reserveCapacity(seqs.count)
-                    // Stored lines are canonical already: their digest is taken from the bytes, not rebuilt.
-                    var lineStart = 0
+                    keys.reserveCapacity(seqs.count)
                     decoder.decode(.bytes(ndjson, origin: "store"), progress: nil) { record in
                         let index = items.count
                         let seq = index < seqs.count ? seqs[index] : -1
-                        let lineEnd = ndjson[lineStart...].firstIndex(of: 0x0a) ?? ndjson.count
-                        defer { lineStart = lineEnd + 1 }
                         switch record.outcome {
                         case .failure(let issue, _):
                             let location = InputLocation(origin: "store event #\(seq)")
+                            keys.append(.none)
                             items.append(ReplayItem(seq: seq, event: nil, fingerprint: 0,
                                                     issue: IngestIssue(location: location, event: issue.event, field: issue.field, message: issue.message)))
                         case .event(let event):
-                            let fingerprint = ndjson.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: UnsafeBufferPointer(rebasing: $0[lineStart..<lineEnd])) }
-                            items.append(ReplayItem(seq: seq, event: event, fingerprint: fingerprint, issue: nil))
+                            keys.append(ChainModel.EventKeys(event))
+                            items.append(ReplayItem(seq: seq, event: event, fingerprint: event.fingerprint, issue: nil))
                         }
                     }
-                    pipe.put(items)
+                    pipe.put((items, keys))
                 }
             } catch {
                 failure.error = error
             }
             pipe.close()
         }
-        while let items = pipe.take() {
-            for item in items {
+        while let (items, keys) = pipe.take() {
+            for index in items.indices {
+                Self.prefetch(&model, ahead: index, keys: keys)
+                let item = items[index]
                 if let issue = item.issue {
                     replayIssues.append(issue)
                 } else if let event = item.event {
-                    let result = model.apply(event, fingerprint: item.fingerprint)
+                    let result = model.apply(event, fingerprint: item.fingerprint, keys: keys[index])
                     switch result.disposition {
                     case .pending: pendingSeqs[event.identity] = item.seq
                     case .refused(let refusal):
@@ -252,6 +253,7 @@ public final class Ledger {
             guard commitError == nil else { continue }
             for index in chunk.items.indices {
                 guard commitError == nil else { break }
+                Self.prefetch(&model, ahead: index, keys: chunk.keys)
                 let item = chunk.items[index]
                 let record = item.record
                 switch record.outcome {
@@ -264,7 +266,7 @@ public final class Ledger {
                     }
                 case .event(let event):
                     let canonical = item.lineStart..<item.lineEnd
-                    let result = model.apply(event, fingerprint: item.fingerprint)
+                    let result = model.apply(event, fingerprint: item.fingerprint, keys: chunk.keys[index])
                     switch result.disposition {
                     case .applied(let warnings):
                         summary.accepted += 1
@@ -304,6 +306,12 @@ public final class Ledger {
         // also when this input brought no event for the store.
         try iStandaardenLinks?.sync()
         return summary
+    }
+
+    /// `model.prefetch(ahead:)` for the items of a chunk. Static, with the model `inout`: called on
+    /// the stored property directly, it would copy the whole model for every call.
+    static func prefetch(_ model: inout ChainModel, ahead index: Int, keys: [ChainModel.EventKeys]) {
+        keys.withUnsafeBufferPointer { model.prefetch(ahead: index, keys: $0) }
     }
 
     /// The model names fields as CloudEvents does (`data.to`, `time`); a canonical XML document
@@ -443,6 +451,8 @@ struct RecordChunk: Sendable {
     }
 
     var items: [Item] = []
+    /// The hashes of the items' keys, in an array of their own for `ChainModel.prefetch(ahead:)`.
+    var keys: [ChainModel.EventKeys] = []
     var lines: [UInt8] = []
     /// Tells chunks apart for `EventStore.Batch.accept`, which keeps `lines` rather than copies.
     let id: Int
@@ -450,6 +460,7 @@ struct RecordChunk: Sendable {
     init(id: Int, reserving count: Int = RecordChunk.size) {
         self.id = id
         items.reserveCapacity(count)
+        keys.reserveCapacity(count)
         lines.reserveCapacity(count * 320)
     }
 
@@ -458,7 +469,10 @@ struct RecordChunk: Sendable {
         var fingerprint: UInt64 = 0
         if let event = record.event {
             event.appendCanonicalJSON(to: &lines)
-            fingerprint = lines.withUnsafeBufferPointer { Event.fingerprint(ofBuffer: UnsafeBufferPointer(rebasing: $0[start...])) }
+            fingerprint = event.fingerprint
+            keys.append(ChainModel.EventKeys(event))
+        } else {
+            keys.append(.none)
         }
         items.append(Item(record: record, lineStart: start, lineEnd: lines.count, fingerprint: fingerprint))
     }

@@ -43,6 +43,51 @@ import KetenzichtTestSupport
         #expect(digests.digest(of: identities[43]) != nil)
     }
 
+    /// Prefetching computes element addresses from an array's reference alone, assuming where
+    /// the runtime puts the elements; this reads through such an address.
+    @Test func elementAddressesPointAtTheElements() {
+        let values: [UInt64] = [10, 20, 30]
+        let chunks: [[UInt64]] = [[1, 2], values]
+        let third = withUnsafeBytes(of: values) { elementAddress(ofArrayAt: $0.baseAddress!, index: 2, as: UInt64.self).load(as: UInt64.self) }
+        #expect(third == 30)
+        let inChunk = chunks.withUnsafeBufferPointer { elementAddress(ofArrayAt: UnsafeRawPointer($0.baseAddress! + 1), index: 1, as: UInt64.self).load(as: UInt64.self) }
+        #expect(inChunk == 20)
+    }
+
+    /// Bulk loops apply with keys made ahead and prefetch a few events ahead: the same model,
+    /// the same dispositions as applying one event at a time.
+    @Test func applyingWithKeysAndPrefetchChangesNothing() {
+        var generator = SplitMix64(seed: 11)
+        var events: [Event] = [Fixture.party("a", "wmo"), Fixture.party("b", "ggz")]
+        for index in 0..<3_000 {
+            let referral = "r-\(index % 1_200)"
+            let day = Double(index) / 10
+            switch generator.next() % 5 {
+            case 0, 1: events.append(Fixture.referral(referral, case: "c-\(index % 300)", from: "a", to: "b", day: day, event: "e-\(index)"))
+            case 2: events.append(Fixture.step(.accepted, referral, day: day, event: "e-\(index)"))
+            case 3: events.append(Fixture.step(.started, referral, day: day, event: "e-\(index)"))
+            default: events.append(Fixture.assessment("c-\(index % 300)", day: day, [("financien", Int(generator.next() % 5) + 1)]))
+            }
+        }
+        events += events.prefix(500)  // duplicates
+        var plain = ChainModel()
+        let plainResults = events.map { "\(plain.apply($0).disposition)" }
+        var ahead = ChainModel()
+        let keys = events.map(ChainModel.EventKeys.init)
+        let aheadResults = keys.withUnsafeBufferPointer { keys in
+            events.indices.map { index in
+                ahead.prefetch(ahead: index, keys: keys)
+                return "\(ahead.apply(events[index], keys: keys[index]).disposition)"
+            }
+        }
+        #expect(aheadResults == plainResults)
+        #expect(ahead.referrals.count == plain.referrals.count)
+        #expect(ahead.eventCount == plain.eventCount)
+        let window = AnalysisWindow(asOf: Fixture.at(400))
+        #expect(Answers.bottlenecks(ahead, window: window).serialized == Answers.bottlenecks(plain, window: window).serialized)
+        #expect(ahead.cases.keys.sorted() == plain.cases.keys.sorted())
+    }
+
     @Test func aSnapshotKeepsItsTablesWhileTheCopyChanges() {
         var table = KeyTable()
         for index in 0..<5_000 { _ = table.append("r-\(index)") }
