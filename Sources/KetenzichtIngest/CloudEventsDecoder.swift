@@ -42,6 +42,30 @@ public struct CloudEventsDecoder: EventDecoder, Sendable {
         }
     }
 
+    /// Decodes worker `part`'s share of a file read by `parts` workers at once: the lines are
+    /// cut into blocks of about `blockBytes` at line ends, and block k is worker k mod `parts`'s.
+    /// Records come in input order within the share, with their real line numbers (a worker
+    /// counts the lines of the blocks it skips), and `endOfBlock` follows each of its blocks,
+    /// however few records it held: taking blocks from worker 0, 1, … in turn until one has no
+    /// more gives exactly what `decode` gives. A batch array, a file that is not UTF-8 or cannot
+    /// be mapped is worker 0's alone, as one block.
+    public func decode(path: String, part: Int, of parts: Int, blockBytes: Int = 1 << 20, progress: DecodeProgress?,
+                       sink: (DecodeRecord) -> Void, endOfBlock: () -> Void) {
+        precondition(parts > 0 && (0..<parts).contains(part), "part \(part) of \(parts)")
+        do {
+            try MappedFile.withContents(of: path) { buffer in
+                var run = Run(decoder: self, buffer: buffer, origin: path, progress: part == 0 ? progress : nil)
+                run.isMapped = true
+                run.decode(part: part, of: parts, blockBytes: max(1, blockBytes), sink: sink, endOfBlock: endOfBlock)
+            }
+        } catch {
+            guard part == 0 else { return }
+            let issue = IngestIssue(location: InputLocation(origin: path), event: nil, field: nil, message: error.description)
+            sink(DecodeRecord(location: issue.location, outcome: .failure(issue, raw: nil)))
+            endOfBlock()
+        }
+    }
+
     func decode(_ buffer: UnsafeBufferPointer<UInt8>, origin: String, progress: DecodeProgress?, sink: (DecodeRecord) -> Void) {
         var run = Run(decoder: self, buffer: buffer, origin: origin, progress: progress)
         run.decode(sink: sink)
@@ -97,6 +121,56 @@ private struct Run {
             decodeLines(from: start, sink: sink)
         }
         progress?(count, count)
+    }
+
+    /// `CloudEventsDecoder.decode(path:part:of:…)`'s share.
+    mutating func decode(part: Int, of parts: Int, blockBytes: Int, sink: (DecodeRecord) -> Void, endOfBlock: () -> Void) {
+        var start = 0
+        if count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { start = 3 }
+        scanner.reset(position: start, end: count)
+        scanner.skipWhitespace()
+        let isBatch = !scanner.atEnd && scanner.peek == UInt8(ascii: "[")
+        if parts == 1 || isBatch || InputFormat.notUTF8(prefix: UnsafeBufferPointer(start: base, count: min(count, 4))) != nil {
+            guard part == 0 else { return }
+            decode(sink: sink)
+            return endOfBlock()
+        }
+        var blockStart = start
+        var line = 1
+        var block = 0
+        while blockStart < count {
+            let target = blockStart + blockBytes
+            let blockEnd = target >= count ? count : min(count, lineEnd(from: target) + 1)
+            if block % parts == part {
+                var lineStart = blockStart
+                while lineStart < blockEnd {
+                    let lineEnd = min(self.lineEnd(from: lineStart), blockEnd)
+                    decodeLine(start: lineStart, end: lineEnd, line: line, sink: sink)
+                    releasedTo = min(releasedTo, lineStart)
+                    lineStart = lineEnd + 1
+                    line += 1
+                    reportProgress(lineStart)
+                }
+                endOfBlock()
+            } else {
+                line += newlines(from: blockStart, to: blockEnd)
+                reportProgress(blockEnd)
+            }
+            blockStart = blockEnd
+            block += 1
+        }
+        progress?(count, count)
+    }
+
+    /// How many line ends lie in `start..<end`.
+    private func newlines(from start: Int, to end: Int) -> Int {
+        var found = 0
+        var position = start
+        while position < end, let newline = memchr(base + position, 0x0A, end - position) {
+            found += 1
+            position = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+        }
+        return found
     }
 
     @inline(__always)

@@ -30,6 +30,8 @@ public struct InMemoryIngest {
         return (Pseudonymizer(keyBytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }), false)
     }
 
+    static let decodingThreads = 2
+
     private struct Item: Sendable {
         var record: DecodeRecord
         var fingerprint: UInt64
@@ -39,6 +41,8 @@ public struct InMemoryIngest {
     private struct Chunk: Sendable {
         var items: [Item] = []
         var keys: [ChainModel.EventKeys] = []
+        /// The last chunk of a block: the next comes from the next decoding thread.
+        var endsBlock = false
 
         static func reserving(_ count: Int) -> Chunk {
             var chunk = Chunk()
@@ -69,34 +73,58 @@ public struct InMemoryIngest {
                 message: "\(resolved.rawValue) messages can only be read into a state directory (ketenzicht ingest --state D), which keeps the links between messages"))
             return summary
         }
-        let chunks = BoundedPipe<Chunk>(capacity: 8)
-        BackgroundThread.start(name: "ketenzicht.decode") {
-            var chunk = Chunk.reserving(RecordChunk.size)
-            decoder.decode(input, progress: progress) { record in
-                if let event = record.event {
-                    chunk.items.append(Item(record: record, fingerprint: event.fingerprint))
-                    chunk.keys.append(ChainModel.EventKeys(event))
-                } else {
-                    chunk.items.append(Item(record: record, fingerprint: 0))
-                    chunk.keys.append(.none)
-                }
-                if chunk.items.count == RecordChunk.size {
-                    chunks.put(chunk)
-                    chunk = Chunk.reserving(RecordChunk.size)
-                }
+        // Decoding a line costs about what applying it does, so a file of lines is decoded by two
+        // threads (alternate blocks) and the model takes their blocks in turn, in input order.
+        let workers: Int
+        let share: @Sendable (Int, (DecodeRecord) -> Void, () -> Void) -> Void
+        if case .file(let path) = input, let lines = decoder as? CloudEventsDecoder {
+            workers = Self.decodingThreads
+            share = { part, sink, endOfBlock in lines.decode(path: path, part: part, of: workers, progress: progress, sink: sink, endOfBlock: endOfBlock) }
+        } else {
+            workers = 1
+            share = { _, sink, endOfBlock in
+                decoder.decode(input, progress: progress, sink: sink)
+                endOfBlock()
             }
-            chunks.put(chunk)
-            chunks.close()
+        }
+        let pipes = (0..<workers).map { _ in BoundedPipe<Chunk>(capacity: 8) }
+        for part in 0..<workers {
+            let pipe = pipes[part]
+            BackgroundThread.start(name: "ketenzicht.decode") {
+                var chunk = Chunk.reserving(RecordChunk.size)
+                share(part, { record in
+                    if let event = record.event {
+                        chunk.items.append(Item(record: record, fingerprint: event.fingerprint))
+                        chunk.keys.append(ChainModel.EventKeys(event))
+                    } else {
+                        chunk.items.append(Item(record: record, fingerprint: 0))
+                        chunk.keys.append(.none)
+                    }
+                    if chunk.items.count == RecordChunk.size {
+                        pipe.put(chunk)
+                        chunk = Chunk.reserving(RecordChunk.size)
+                    }
+                }, {
+                    chunk.endsBlock = true
+                    pipe.put(chunk)
+                    chunk = Chunk.reserving(RecordChunk.size)
+                })
+                pipe.close()
+            }
         }
         // Spent chunks are dropped on another thread: freeing their strings would otherwise cost
         // the model's thread, the one that bounds the whole read.
         let disposal = DispatchQueue(label: "ketenzicht.release")
-        while var chunk = chunks.take() {
+        var part = 0
+        while var chunk = pipes[part].take() {
             Self.apply(chunk, to: &model, summary: &summary, format: resolved)
+            if chunk.endsBlock { part = (part + 1) % workers }
             var spent = Chunk()
             swap(&spent, &chunk)
             disposal.async { [spent] in withExtendedLifetime(spent) {} }
         }
+        // The worker with the next block has none: the input is done, and so are the others.
+        for pipe in pipes { while pipe.take() != nil {} }
         // Pending events past the horizon are refused once the whole input is in, as on ingest.
         for (event, refusal) in model.expirePending() { summary.report(Self.pendingIssue(event, refusal)) }
         return summary
