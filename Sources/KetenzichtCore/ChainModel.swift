@@ -191,14 +191,19 @@ public struct ChainModel: Sendable {
         let digest = fingerprint ?? event.fingerprint
         let keys = keys ?? EventKeys(event)
         assert(keys == EventKeys(event), "apply: keys made from another event")
-        var event = event
         switch event.body {
         case .referralCreated, .referralStatus:
-            // Kept as a source number and id bytes, or shared below when held pending.
-            break
+            // Kept as a source number and id bytes, or shared when held pending: no copy of the
+            // event (a copy retains every string of it, on the hottest path of a bulk load).
+            return apply(event, digest: digest, keys: keys)
         case .partyRegistered, .caseAssessed, .regieAssigned:
-            event.identity.source = shared(event.identity.source)
+            var kept = event
+            kept.identity.source = shared(kept.identity.source)
+            return apply(kept, digest: digest, keys: keys)
         }
+    }
+
+    private mutating func apply(_ event: Event, digest: UInt64, keys: EventKeys) -> ApplyResult {
         if let known = fingerprints.digest(of: event.identity, hash: keys.identity) {
             // 16 bits of digest can agree by chance; where the model still holds what that event
             // said, the content itself decides.

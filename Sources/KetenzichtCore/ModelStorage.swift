@@ -157,6 +157,9 @@ private func memcmp(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, _ 
 protocol HashTableSlot: Sendable {
     static var vacant: Self { get }
     var isVacant: Bool { get }
+    /// The low 32 bits of the key's hash: all a slot's place within its bucket depends on, so a
+    /// bucket grows without hashing its keys again.
+    var lowHashBits: UInt32 { get }
 }
 
 /// An open-addressing hash table split into many small buckets (chosen by the hash's top bits,
@@ -222,26 +225,27 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
     }
 
     /// Inserts a slot whose key is not in the table yet. `hashOf` recomputes the hash of a stored
-    /// slot (given its bucket's prefix) when a bucket is rebuilt.
+    /// slot (given its bucket's prefix) when the buckets split, the one time a bit above the
+    /// slot's own is needed.
     mutating func insert(_ slot: Slot, hash: UInt64, hashOf: (Slot, _ prefix: UInt64) -> UInt64) {
         if count + 1 > buckets.count * Self.entriesPerBucket { doubleBuckets(hashOf: hashOf) }
         let bucket = bucketIndex(hash)
         if (Int(buckets[bucket].used) + 1) * 5 > buckets[bucket].slots.count * 4 {
             let capacity = max(8, buckets[bucket].slots.count * 3 / 2)
             let old = buckets[bucket].slots
-            buckets[bucket] = Self.rebuilt(old.lazy.filter { !$0.isVacant }, capacity: capacity) { hashOf($0, prefix(bucket)) }
+            buckets[bucket] = Self.rebuilt(old.lazy.filter { !$0.isVacant }, capacity: capacity)
         }
         Self.place(slot, hash: hash, in: &buckets[bucket])
         count += 1
     }
 
     /// Removes the slot `matches` picks, if present (rare: evicted events), by rebuilding its bucket.
-    mutating func remove(hash: UInt64, where matches: (Slot) -> Bool, hashOf: (Slot, _ prefix: UInt64) -> UInt64) {
+    mutating func remove(hash: UInt64, where matches: (Slot) -> Bool) {
         let bucket = bucketIndex(hash)
         guard let index = buckets[bucket].slots.firstIndex(where: { !$0.isVacant && matches($0) }) else { return }
         var kept = buckets[bucket].slots
         kept[index] = .vacant
-        buckets[bucket] = Self.rebuilt(kept.lazy.filter { !$0.isVacant }, capacity: kept.count) { hashOf($0, prefix(bucket)) }
+        buckets[bucket] = Self.rebuilt(kept.lazy.filter { !$0.isVacant }, capacity: kept.count)
         count -= 1
     }
 
@@ -256,9 +260,9 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
         bucket.used += 1
     }
 
-    private static func rebuilt(_ slots: some Sequence<Slot>, capacity: Int, hashOf: (Slot) -> UInt64) -> Bucket {
+    private static func rebuilt(_ slots: some Sequence<Slot>, capacity: Int) -> Bucket {
         var bucket = Bucket(slots: [Slot](repeating: .vacant, count: capacity), used: 0, capacity: Int32(capacity))
-        for slot in slots { place(slot, hash: hashOf(slot), in: &bucket) }
+        for slot in slots { place(slot, hash: UInt64(slot.lowHashBits), in: &bucket) }
         return bucket
     }
 
@@ -275,10 +279,8 @@ struct BucketedHashTable<Slot: HashTableSlot>: Sendable {
                 if hashOf(slot, prefix(index)) >> splitBit & 1 == 0 { halves.0.append(slot) } else { halves.1.append(slot) }
             }
             buckets[index] = Bucket()
-            let lowerPrefix = prefix(index)
-            let upperPrefix = lowerPrefix | 1 << splitBit
-            doubled.append(Self.rebuilt(halves.0, capacity: max(8, halves.0.count * 3 / 2)) { hashOf($0, lowerPrefix) })
-            doubled.append(Self.rebuilt(halves.1, capacity: max(8, halves.1.count * 3 / 2)) { hashOf($0, upperPrefix) })
+            doubled.append(Self.rebuilt(halves.0, capacity: max(8, halves.0.count * 3 / 2)))
+            doubled.append(Self.rebuilt(halves.1, capacity: max(8, halves.1.count * 3 / 2)))
         }
         buckets = doubled
         bucketBits += 1
@@ -293,6 +295,7 @@ struct RowSlot: HashTableSlot {
     var tag: UInt32
     static var vacant: RowSlot { RowSlot(rowPlusOne: 0, tag: 0) }
     var isVacant: Bool { rowPlusOne == 0 }
+    var lowHashBits: UInt32 { tag }
     var row: Int { Int(rowPlusOne) - 1 }
 }
 
@@ -367,6 +370,7 @@ struct IdentitySlot: HashTableSlot {
     static let hashMask: UInt64 = (1 << 48) - 1
     var storedHash: UInt64 { bits >> 16 }
     var digest: UInt16 { UInt16(truncatingIfNeeded: bits) }
+    var lowHashBits: UInt32 { UInt32(truncatingIfNeeded: storedHash) }
 }
 
 /// The duplicate index: every applied or pending event's identity as a 64-bit hash, with 16 bits
@@ -410,6 +414,6 @@ struct IdentityDigests: Sendable {
     mutating func remove(_ identity: EventIdentity) {
         let hash = Self.hash(identity)
         let stored = hash & IdentitySlot.hashMask
-        table.remove(hash: hash, where: { $0.storedHash == stored }) { slot, prefix in prefix | slot.storedHash }
+        table.remove(hash: hash) { $0.storedHash == stored }
     }
 }
