@@ -56,17 +56,7 @@ public struct ChainModel: Sendable {
 
         /// The lifecycle state as seen at `asOf` (SPEC §5 sees only events with time ≤ asOf).
         public func state(asOf: Timestamp) -> ReferralState? {
-            guard created <= asOf else { return nil }
-            if let ended, ended.time <= asOf {
-                switch ended.step {
-                case .completed: return .completed
-                case .rejected: return .rejected
-                default: return .withdrawn
-                }
-            }
-            if let started, started <= asOf { return .started }
-            if let accepted, accepted <= asOf { return .accepted }
-            return .created
+            ReferralState.at(asOf, created: created, accepted: accepted, started: started, ended: ended.map { ($0.step, $0.time) })
         }
     }
 
@@ -557,6 +547,22 @@ public enum ReferralState: String, Sendable, CaseIterable {
     public var isOpen: Bool { self == .created || self == .accepted }
     /// Active = involved in a case: created, accepted or started (SPEC §5, regisseur).
     public var isActive: Bool { isOpen || self == .started }
+
+    /// The state at `asOf` of a referral with these step times; nil before its creation.
+    static func at(_ asOf: Timestamp, created: Timestamp, accepted: Timestamp?, started: Timestamp?,
+                   ended: (step: ReferralStep, time: Timestamp)?) -> ReferralState? {
+        guard created <= asOf else { return nil }
+        if let ended, ended.time <= asOf {
+            switch ended.step {
+            case .completed: return .completed
+            case .rejected: return .rejected
+            default: return .withdrawn
+            }
+        }
+        if let started, started <= asOf { return .started }
+        if let accepted, accepted <= asOf { return .accepted }
+        return .created
+    }
 }
 
 extension Array {

@@ -276,9 +276,19 @@ struct ModelStorage: Sendable {
         }
     }
 
+    /// Every referral's lifecycle and whether it is a crisis referral, in row order, read from
+    /// the rows alone (no id Strings): what the party metrics need of all referrals.
+    func forEachLifecycle(_ body: (Lifecycle, _ isCrisis: Bool) -> Void) {
+        let crisis = UInt8(Urgency.allCases.firstIndex(of: .crisis)! + 1)
+        for row in rows { body(lifecycle(of: row), row.urgency == crisis) }
+    }
+
     func lifecycle(at index: Int) -> Lifecycle {
-        let row = rows[index]
-        return Lifecycle(created: Timestamp(millisecondsSinceEpoch: row.created), accepted: time(.accepted, of: row), started: time(.started, of: row),
+        lifecycle(of: rows[index])
+    }
+
+    private func lifecycle(of row: ReferralRow) -> Lifecycle {
+        Lifecycle(created: Timestamp(millisecondsSinceEpoch: row.created), accepted: time(.accepted, of: row), started: time(.started, of: row),
                          ended: row.endStep == 0 ? nil : (ReferralStep.allCases[Int(row.endStep) - 1], time(.ended, of: row)!),
                          to: Int(row.to))
     }
