@@ -43,6 +43,9 @@ struct AnalysisOptions: ParsableArguments {
         let window = try analysisWindow()
         if !input.isEmpty || stateOptions.state != nil {
             let model = input.isEmpty ? try stateOptions.openLedger().model : try readInputs()
+            // The command ends with this answer: freeing a model of a million referrals first would
+            // only delay the exit (tens of milliseconds of free()), so the process's end takes it.
+            _ = Unmanaged.passRetained(KeptUntilExit(model))
             guard let answer = try offline(model, window) else {
                 throw RuntimeError("\(method): not found: \(params.values.map(\.text).joined(separator: " "))")
             }
@@ -84,6 +87,11 @@ struct AnalysisOptions: ParsableArguments {
     func emit(_ answer: JSONValue, table: (JSONValue) -> Void) {
         if json { print(answer.serialized) } else { table(answer) }
     }
+}
+
+private final class KeptUntilExit {
+    let model: ChainModel
+    init(_ model: ChainModel) { self.model = model }
 }
 
 func parseTime(_ text: String, option: String) throws -> Timestamp {
