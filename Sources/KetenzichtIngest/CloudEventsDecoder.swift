@@ -50,7 +50,7 @@ public struct CloudEventsDecoder: EventDecoder, Sendable {
     /// more gives exactly what `decode` gives. A batch array, a file that is not UTF-8 or cannot
     /// be mapped is worker 0's alone, as one block.
     public func decode(path: String, part: Int, of parts: Int, blockBytes: Int = 1 << 20, progress: DecodeProgress?,
-                       sink: (DecodeRecord) -> Void, endOfBlock: () -> Void) {
+                       sink: (consuming DecodeRecord) -> Void, endOfBlock: () -> Void) {
         precondition(parts > 0 && (0..<parts).contains(part), "part \(part) of \(parts)")
         do {
             try MappedFile.withContents(of: path) { buffer in
@@ -103,7 +103,7 @@ private struct Run {
         scanner.reserveScratch()
     }
 
-    mutating func decode(sink: (DecodeRecord) -> Void) {
+    mutating func decode(sink: (consuming DecodeRecord) -> Void) {
         if let problem = InputFormat.notUTF8(prefix: UnsafeBufferPointer(start: base, count: min(count, 4))) {
             // Read as UTF-8, every line would fail on a NUL byte and none would say why.
             let location = InputLocation(origin: origin)
@@ -124,7 +124,7 @@ private struct Run {
     }
 
     /// `CloudEventsDecoder.decode(path:part:of:…)`'s share.
-    mutating func decode(part: Int, of parts: Int, blockBytes: Int, sink: (DecodeRecord) -> Void, endOfBlock: () -> Void) {
+    mutating func decode(part: Int, of parts: Int, blockBytes: Int, sink: (consuming DecodeRecord) -> Void, endOfBlock: () -> Void) {
         var start = 0
         if count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { start = 3 }
         scanner.reset(position: start, end: count)
@@ -184,7 +184,7 @@ private struct Run {
 
     // MARK: - NDJSON
 
-    mutating func decodeLines(from start: Int, sink: (DecodeRecord) -> Void) {
+    mutating func decodeLines(from start: Int, sink: (consuming DecodeRecord) -> Void) {
         var lineStart = start
         var line = 1
         while lineStart < count {
@@ -213,7 +213,7 @@ private struct Run {
         return count
     }
 
-    mutating func decodeLine(start: Int, end: Int, line: Int, sink: (DecodeRecord) -> Void) {
+    mutating func decodeLine(start: Int, end: Int, line: Int, sink: (consuming DecodeRecord) -> Void) {
         let location = InputLocation(origin: origin, line: line)
         if end - start > decoder.maxLineBytes {
             let message = "line is \(end - start) bytes, longer than the limit of \(decoder.maxLineBytes) bytes; not decoded"
@@ -241,7 +241,7 @@ private struct Run {
 
     // MARK: - Batch arrays
 
-    mutating func decodeBatch(from arrayStart: Int, sink: (DecodeRecord) -> Void) {
+    mutating func decodeBatch(from arrayStart: Int, sink: (consuming DecodeRecord) -> Void) {
         scanner.reset(position: arrayStart + 1, end: count)
         scanner.skipWhitespace()
         if !scanner.atEnd, scanner.peek == UInt8(ascii: "]") {
@@ -317,7 +317,7 @@ private struct Run {
         }
     }
 
-    mutating func checkAfterArray(sink: (DecodeRecord) -> Void) {
+    mutating func checkAfterArray(sink: (consuming DecodeRecord) -> Void) {
         scanner.end = count
         scanner.skipWhitespace()
         guard !scanner.atEnd else { return }
@@ -382,7 +382,7 @@ private struct Run {
 
     mutating func fail(
         _ location: InputLocation, _ syntax: JSONSyntaxError?, _ event: EventIdentity?, _ message: String,
-        field: String? = nil, rawStart: Int, rawEnd: Int, sink: (DecodeRecord) -> Void
+        field: String? = nil, rawStart: Int, rawEnd: Int, sink: (consuming DecodeRecord) -> Void
     ) {
         var identity = event
         if identity == nil, syntax != nil {
@@ -401,7 +401,7 @@ private struct Run {
     }
 
     /// Turns a syntactically complete event object into an event or a failure.
-    mutating func finishEvent(location: InputLocation, lineStart: Int, rawStart: Int, rawEnd: Int, sink: (DecodeRecord) -> Void) {
+    mutating func finishEvent(location: InputLocation, lineStart: Int, rawStart: Int, rawEnd: Int, sink: (consuming DecodeRecord) -> Void) {
         let envelope = EnvelopeMembers(scanner.envelope, base: base)
         if let error = scanner.contentError {
             let message = malformed(error.message, at: error.offset, from: rawStart, lineStart: lineStart, line: location.line ?? 1)

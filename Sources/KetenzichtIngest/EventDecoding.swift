@@ -38,6 +38,15 @@ public struct DecodeRecord: Sendable {
         return nil
     }
 
+    /// The event, moved out of a record that is not needed any more (no copy of its strings).
+    public consuming func takeEvent() -> Event? {
+        switch consume self {
+        case let record:
+            if case .event(let event) = record.outcome { return event }
+            return nil
+        }
+    }
+
     public var issue: IngestIssue? {
         if case .failure(let issue, _) = outcome { return issue }
         return nil

@@ -32,9 +32,14 @@ public struct InMemoryIngest {
 
     static let decodingThreads = 2
 
+    /// An event, or what could not become one. The event is kept apart so that the model's
+    /// thread can read it in place, and only the line of its location: the file's path would be
+    /// one string whose reference count every decoding and freeing thread changes.
     private struct Item: Sendable {
-        var record: DecodeRecord
+        var event: Event?
+        var line: Int?
         var fingerprint: UInt64
+        var failure: DecodeRecord?
     }
 
     /// Decoded records, and the hashes of their keys in an array of their own (`ChainModel.prefetch(ahead:)`).
@@ -76,7 +81,7 @@ public struct InMemoryIngest {
         // Decoding a line costs about what applying it does, so a file of lines is decoded by two
         // threads (alternate blocks) and the model takes their blocks in turn, in input order.
         let workers: Int
-        let share: @Sendable (Int, (DecodeRecord) -> Void, () -> Void) -> Void
+        let share: @Sendable (Int, (consuming DecodeRecord) -> Void, () -> Void) -> Void
         if case .file(let path) = input, let lines = decoder as? CloudEventsDecoder {
             workers = Self.decodingThreads
             share = { part, sink, endOfBlock in lines.decode(path: path, part: part, of: workers, progress: progress, sink: sink, endOfBlock: endOfBlock) }
@@ -92,13 +97,15 @@ public struct InMemoryIngest {
             let pipe = pipes[part]
             BackgroundThread.start(name: "ketenzicht.decode") {
                 var chunk = Chunk.reserving(RecordChunk.size)
-                share(part, { record in
-                    if let event = record.event {
-                        chunk.items.append(Item(record: record, fingerprint: event.fingerprint))
-                        chunk.keys.append(ChainModel.EventKeys(event))
-                    } else {
-                        chunk.items.append(Item(record: record, fingerprint: 0))
+                share(part, { (record: consuming DecodeRecord) in
+                    // Moved into the chunk, not copied: a copy retains every string of the event.
+                    let line = record.location.line
+                    if case .failure = record.outcome {
                         chunk.keys.append(.none)
+                        chunk.items.append(Item(event: nil, line: line, fingerprint: 0, failure: record))
+                    } else if let event = record.takeEvent() {
+                        chunk.keys.append(ChainModel.EventKeys(event))
+                        chunk.items.append(Item(event: event, line: line, fingerprint: event.fingerprint, failure: nil))
                     }
                     if chunk.items.count == RecordChunk.size {
                         pipe.put(chunk)
@@ -117,7 +124,7 @@ public struct InMemoryIngest {
         let disposal = DispatchQueue(label: "ketenzicht.release")
         var part = 0
         while var chunk = pipes[part].take() {
-            Self.apply(chunk, to: &model, summary: &summary, format: resolved)
+            Self.apply(chunk, to: &model, summary: &summary, origin: input.origin, format: resolved)
             if chunk.endsBlock { part = (part + 1) % workers }
             var spent = Chunk()
             swap(&spent, &chunk)
@@ -132,37 +139,38 @@ public struct InMemoryIngest {
 
     /// A static function with the model `inout`: a closure over `self` made a copy of the whole
     /// model for every `prefetch` call.
-    private static func apply(_ chunk: Chunk, to model: inout ChainModel, summary: inout Ledger.Summary, format: InputFormat) {
+    private static func apply(_ chunk: Chunk, to model: inout ChainModel, summary: inout Ledger.Summary, origin: String, format: InputFormat) {
         chunk.items.withUnsafeBufferPointer { items in
-            chunk.keys.withUnsafeBufferPointer { keys in apply(items, keys: keys, to: &model, summary: &summary, format: format) }
+            chunk.keys.withUnsafeBufferPointer { keys in apply(items, keys: keys, to: &model, summary: &summary, origin: origin, format: format) }
         }
     }
 
     private static func apply(_ chunk: UnsafeBufferPointer<Item>, keys: UnsafeBufferPointer<ChainModel.EventKeys>, to model: inout ChainModel,
-                              summary: inout Ledger.Summary, format: InputFormat) {
+                              summary: inout Ledger.Summary, origin: String, format: InputFormat) {
         for index in chunk.indices {
             model.prefetch(ahead: index, keys: keys)
-            switch chunk[index].record.outcome {
-            case .failure(let issue, _):
-                summary.report(issue)
-            case .event(let event):
-                let result = model.apply(event, fingerprint: chunk[index].fingerprint, keys: keys[index])
-                switch result.disposition {
-                case .applied(let warnings):
-                    summary.accepted += 1
-                    for warning in warnings {
-                        summary.report(IngestIssue(severity: .warning, location: chunk[index].record.location, event: event.identity, field: warning.field, message: warning.message))
-                    }
-                case .pending:
-                    summary.pending += 1
-                case .duplicate:
-                    summary.duplicates += 1
-                case .refused(let refusal):
-                    summary.report(IngestIssue(location: chunk[index].record.location, event: event.identity, field: Ledger.fieldName(refusal.field, format: format), message: refusal.message))
-                }
-                summary.released += result.released.count
-                for (event, refusal) in result.evicted { summary.report(pendingIssue(event, refusal)) }
+            guard chunk[index].event != nil else {
+                if let issue = chunk[index].failure?.issue { summary.report(issue) }
+                continue
             }
+            let result = model.apply(chunk[index].event!, fingerprint: chunk[index].fingerprint, keys: keys[index])
+            switch result.disposition {
+            case .applied(let warnings):
+                summary.accepted += 1
+                for warning in warnings {
+                    summary.report(IngestIssue(severity: .warning, location: InputLocation(origin: origin, line: chunk[index].line),
+                                               event: chunk[index].event!.identity, field: warning.field, message: warning.message))
+                }
+            case .pending:
+                summary.pending += 1
+            case .duplicate:
+                summary.duplicates += 1
+            case .refused(let refusal):
+                summary.report(IngestIssue(location: InputLocation(origin: origin, line: chunk[index].line), event: chunk[index].event!.identity,
+                                           field: Ledger.fieldName(refusal.field, format: format), message: refusal.message))
+            }
+            summary.released += result.released.count
+            for (event, refusal) in result.evicted { summary.report(pendingIssue(event, refusal)) }
         }
     }
 
