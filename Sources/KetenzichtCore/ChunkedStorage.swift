@@ -95,7 +95,8 @@ public struct SortedTimes: Sendable, Equatable, Sequence {
         count += 1
         // Times mostly arrive in order: appending to the last chunk is the common case, decided
         // without walking the chunks.
-        if let last = chunks.last?.last, last <= value {
+        // (`chunks[i].last`, not `chunks.last?.last`: the latter copies the chunk's reference.)
+        if !chunks.isEmpty, let last = chunks[chunks.count - 1].last, last <= value {
             appendToLast(value)
             return
         }
