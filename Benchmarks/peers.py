@@ -28,14 +28,17 @@ def emit(fields):
 
 
 def command(label, size, argv):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"peers.py: {argv!r} exited with {done.returncode}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = after.ru_maxrss  # KiB on Linux
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     emit({"command": label, "input": argv[-1], "seconds": seconds, "bytes": size,
-          "mb_per_s": size / 1e6 / seconds, "peak_rss_kib": peak})
+          "mb_per_s": size / 1e6 / seconds, "peak_rss_kib": peak, "cpu_s": cpu})
 
 
 def read_edges(path):
