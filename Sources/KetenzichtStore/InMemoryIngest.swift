@@ -39,7 +39,13 @@ public struct InMemoryIngest {
         var event: Event?
         var line: Int?
         var fingerprint: UInt64
-        var failure: DecodeRecord?
+        /// Boxed: failures are rare, and every item is moved a few times on its way.
+        var failure: Failure?
+    }
+
+    private final class Failure: Sendable {
+        let record: DecodeRecord
+        init(_ record: DecodeRecord) { self.record = record }
     }
 
     /// Decoded records, and the hashes of their keys in an array of their own (`ChainModel.prefetch(ahead:)`).
@@ -102,7 +108,7 @@ public struct InMemoryIngest {
                     let line = record.location.line
                     if case .failure = record.outcome {
                         chunk.keys.append(.none)
-                        chunk.items.append(Item(event: nil, line: line, fingerprint: 0, failure: record))
+                        chunk.items.append(Item(event: nil, line: line, fingerprint: 0, failure: Failure(record)))
                     } else if let event = record.takeEvent() {
                         chunk.keys.append(ChainModel.EventKeys(event))
                         chunk.items.append(Item(event: event, line: line, fingerprint: event.fingerprint, failure: nil))
@@ -150,7 +156,7 @@ public struct InMemoryIngest {
         for index in chunk.indices {
             model.prefetch(ahead: index, keys: keys)
             guard chunk[index].event != nil else {
-                if let issue = chunk[index].failure?.issue { summary.report(issue) }
+                if let issue = chunk[index].failure?.record.issue { summary.report(issue) }
                 continue
             }
             let result = model.apply(chunk[index].event!, fingerprint: chunk[index].fingerprint, keys: keys[index])
