@@ -141,6 +141,9 @@ private struct Run {
         while blockStart < count {
             let target = blockStart + blockBytes
             let blockEnd = target >= count ? count : min(count, lineEnd(from: target) + 1)
+            // Finding the block's end let go of the pages behind it; reading the block comes back
+            // to its start, and must let go of them again as it passes.
+            releasedTo = min(releasedTo, blockStart)
             if block % parts == part {
                 var lineStart = blockStart
                 while lineStart < blockEnd {
@@ -162,13 +165,20 @@ private struct Run {
         progress?(count, count)
     }
 
-    /// How many line ends lie in `start..<end`.
-    private func newlines(from start: Int, to end: Int) -> Int {
+    /// How many line ends lie in `start..<end`. A window at a time, letting go of the pages
+    /// behind it as `lineEnd` does: a skipped block may hold a line of a gigabyte.
+    private mutating func newlines(from start: Int, to end: Int) -> Int {
         var found = 0
         var position = start
-        while position < end, let newline = memchr(base + position, 0x0A, end - position) {
-            found += 1
-            position = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+        while position < end {
+            let stop = isMapped ? min(end, position + MappedFile.window) : end
+            var cursor = position
+            while cursor < stop, let newline = memchr(base + cursor, 0x0A, stop - cursor) {
+                found += 1
+                cursor = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+            }
+            position = stop
+            if isMapped { MappedFile.advance(base, count: count, to: position, releasedTo: &releasedTo) }
         }
         return found
     }

@@ -30,8 +30,6 @@ public struct InMemoryIngest {
         return (Pseudonymizer(keyBytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }), false)
     }
 
-    static let decodingThreads = 2
-
     /// An event, or what could not become one. The event is kept apart so that the model's
     /// thread can read it in place, and only the line of its location: the file's path would be
     /// one string whose reference count every decoding and freeing thread changes.
@@ -49,17 +47,28 @@ public struct InMemoryIngest {
     }
 
     /// Decoded records, and the hashes of their keys in an array of their own (`ChainModel.prefetch(ahead:)`).
-    private struct Chunk: Sendable {
+    private struct Chunk: DecodedChunk {
         var items: [Item] = []
         var keys: [ChainModel.EventKeys] = []
-        /// The last chunk of a block: the next comes from the next decoding thread.
         var endsBlock = false
 
-        static func reserving(_ count: Int) -> Chunk {
-            var chunk = Chunk()
-            chunk.items.reserveCapacity(count)
-            chunk.keys.reserveCapacity(count)
-            return chunk
+        init(id _: Int) {
+            items.reserveCapacity(DecodePipeline.chunkSize)
+            keys.reserveCapacity(DecodePipeline.chunkSize)
+        }
+
+        var count: Int { items.count }
+
+        /// Moves the record in, not a copy: a copy retains every string of the event.
+        mutating func append(_ record: consuming DecodeRecord) {
+            let line = record.location.line
+            if case .failure = record.outcome {
+                keys.append(.none)
+                items.append(Item(event: nil, line: line, fingerprint: 0, failure: Failure(record)))
+            } else if let event = record.takeEvent() {
+                keys.append(ChainModel.EventKeys(event))
+                items.append(Item(event: event, line: line, fingerprint: event.fingerprint, failure: nil))
+            }
         }
     }
 
@@ -84,60 +93,14 @@ public struct InMemoryIngest {
                 message: "\(resolved.rawValue) messages can only be read into a state directory (ketenzicht ingest --state D), which keeps the links between messages"))
             return summary
         }
-        // Decoding a line costs about what applying it does, so a file of lines is decoded by two
-        // threads (alternate blocks) and the model takes their blocks in turn, in input order.
-        let workers: Int
-        let share: @Sendable (Int, (consuming DecodeRecord) -> Void, () -> Void) -> Void
-        if case .file(let path) = input, let lines = decoder as? CloudEventsDecoder {
-            workers = Self.decodingThreads
-            share = { part, sink, endOfBlock in lines.decode(path: path, part: part, of: workers, progress: progress, sink: sink, endOfBlock: endOfBlock) }
-        } else {
-            workers = 1
-            share = { _, sink, endOfBlock in
-                decoder.decode(input, progress: progress, sink: sink)
-                endOfBlock()
-            }
-        }
-        let pipes = (0..<workers).map { _ in BoundedPipe<Chunk>(capacity: 8) }
-        for part in 0..<workers {
-            let pipe = pipes[part]
-            BackgroundThread.start(name: "ketenzicht.decode") {
-                var chunk = Chunk.reserving(RecordChunk.size)
-                share(part, { (record: consuming DecodeRecord) in
-                    // Moved into the chunk, not copied: a copy retains every string of the event.
-                    let line = record.location.line
-                    if case .failure = record.outcome {
-                        chunk.keys.append(.none)
-                        chunk.items.append(Item(event: nil, line: line, fingerprint: 0, failure: Failure(record)))
-                    } else if let event = record.takeEvent() {
-                        chunk.keys.append(ChainModel.EventKeys(event))
-                        chunk.items.append(Item(event: event, line: line, fingerprint: event.fingerprint, failure: nil))
-                    }
-                    if chunk.items.count == RecordChunk.size {
-                        pipe.put(chunk)
-                        chunk = Chunk.reserving(RecordChunk.size)
-                    }
-                }, {
-                    chunk.endsBlock = true
-                    pipe.put(chunk)
-                    chunk = Chunk.reserving(RecordChunk.size)
-                })
-                pipe.close()
-            }
-        }
         // Spent chunks are dropped on another thread: freeing their strings would otherwise cost
         // the model's thread, the one that bounds the whole read.
         let disposal = DispatchQueue(label: "ketenzicht.release")
-        var part = 0
-        while var chunk = pipes[part].take() {
+        DecodePipeline.run(decoder, input, progress: progress, as: Chunk.self) { chunk in
             Self.apply(chunk, to: &model, summary: &summary, origin: input.origin, format: resolved)
-            if chunk.endsBlock { part = (part + 1) % workers }
-            var spent = Chunk()
-            swap(&spent, &chunk)
-            disposal.async { [spent] in withExtendedLifetime(spent) {} }
+            disposal.async { [spent = chunk] in withExtendedLifetime(spent) {} }
+            (chunk.items, chunk.keys) = ([], [])
         }
-        // The worker with the next block has none: the input is done, and so are the others.
-        for pipe in pipes { while pipe.take() != nil {} }
         // Pending events past the horizon are refused once the whole input is in, as on ingest.
         for (event, refusal) in model.expirePending() { summary.report(Self.pendingIssue(event, refusal)) }
         return summary

@@ -226,31 +226,16 @@ public final class Ledger {
         var batch = EventStore.Batch()
         var batchPending: [EventIdentity: Int] = [:]
         var commitError: (any Error)?
-        // Decoding runs on its own thread, a bounded queue ahead of the model and the store, so
-        // both cores work on a large file; records still arrive in input order.
-        let records = BoundedPipe<RecordChunk>(capacity: 8)
-        BackgroundThread.start(name: "ketenzicht.decode") {
-            var chunk = RecordChunk(id: 0)
-            decoder.decode(input, progress: progress) { record in
-                // The canonical line and its digest are made here too: the writer has the model
-                // to run, this thread has time to spare.
-                chunk.append(record)
-                if chunk.items.count == RecordChunk.size {
-                    records.put(chunk)
-                    chunk = RecordChunk(id: chunk.id + 1)
-                }
-            }
-            records.put(chunk)
-            records.close()
-        }
-        // Batches are committed on the store's own thread while the model takes the next one;
-        // `settleCommits` below waits for the last, so nothing is acknowledged before its commit.
+        // Decoding runs on its own threads, a bounded queue ahead of the model and the store
+        // (DecodePipeline); records still arrive in input order. Batches are committed on the
+        // store's own thread while the model takes the next one; `settleCommits` below waits for
+        // the last, so nothing is acknowledged before its commit.
         let committer = Committer(store: store)
-        while var chunk = records.take() {
+        DecodePipeline.run(decoder, input, progress: progress, as: RecordChunk.self) { chunk in
             // Freeing a chunk's records is the committer's job: this thread runs the model, the
             // bottleneck of ingest, and the committer waits on the disk most of the time.
             defer { committer.release(&chunk) }
-            guard commitError == nil else { continue }
+            guard commitError == nil else { return }
             for index in chunk.items.indices {
                 guard commitError == nil else { break }
                 Self.prefetch(&model, ahead: index, keys: chunk.keys)
@@ -440,8 +425,7 @@ final class Committer: @unchecked Sendable {
 
 /// Decoded records with the canonical lines of their events, back to back in one buffer
 /// (one allocation per chunk, not a String per event).
-struct RecordChunk: Sendable {
-    static let size = 2048
+struct RecordChunk: DecodedChunk {
 
     struct Item: Sendable {
         var record: DecodeRecord
@@ -456,15 +440,22 @@ struct RecordChunk: Sendable {
     var lines: [UInt8] = []
     /// Tells chunks apart for `EventStore.Batch.accept`, which keeps `lines` rather than copies.
     let id: Int
+    var endsBlock = false
 
-    init(id: Int, reserving count: Int = RecordChunk.size) {
+    init(id: Int) {
+        self.init(id: id, reserving: DecodePipeline.chunkSize)
+    }
+
+    init(id: Int, reserving count: Int) {
         self.id = id
         items.reserveCapacity(count)
         keys.reserveCapacity(count)
         lines.reserveCapacity(count * 320)
     }
 
-    mutating func append(_ record: DecodeRecord) {
+    var count: Int { items.count }
+
+    mutating func append(_ record: consuming DecodeRecord) {
         let start = lines.count
         var fingerprint: UInt64 = 0
         if let event = record.event {
