@@ -1,3 +1,4 @@
+import DequeModule
 import KetenzichtCore
 import XMLStreaming
 
@@ -15,6 +16,9 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
     /// reference the tests compare the fast path with, and the way to read a document whose root
     /// carries `xsi:` attributes (an `xsi:type` there changes how every event is validated).
     var streamingValidation = false
+    /// Reads with `XMLEventScanner` first and hands over to `XMLStreamReader` only when the
+    /// scanner stops. Off: the reader alone, the reference the tests compare the scanner with.
+    var scanning = true
 
     public init(assembler: EventAssembler) {
         self.assembler = assembler
@@ -38,6 +42,28 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         }
     }
 
+    /// `eventType(ofElement:)` on bytes, for the scanner's elements.
+    static func eventType(ofElement name: UnsafeBufferPointer<UInt8>) -> EventType? {
+        let type: EventType
+        let expected: StaticString
+        switch (name.count, name.first) {
+        case (5, UInt8(ascii: "p")): (type, expected) = (.partyRegistered, "party")
+        case (10, UInt8(ascii: "a")): (type, expected) = (.caseAssessed, "assessment")
+        case (8, UInt8(ascii: "r")):
+            (type, expected) = name[2] == UInt8(ascii: "f") ? (.referralCreated, "referral") : (.referralRejected, "rejected")
+        case (8, UInt8(ascii: "a")): (type, expected) = (.referralAccepted, "accepted")
+        case (7, UInt8(ascii: "s")): (type, expected) = (.referralStarted, "started")
+        case (9, UInt8(ascii: "c")): (type, expected) = (.referralCompleted, "completed")
+        case (9, UInt8(ascii: "w")): (type, expected) = (.referralWithdrawn, "withdrawn")
+        case (5, UInt8(ascii: "r")): (type, expected) = (.regieAssigned, "regie")
+        default: return nil
+        }
+        return sameBytes(name, expected) ? type : nil
+    }
+
+    private static var idAttribute: UnsafeBufferPointer<UInt8> { bytes(of: "id") }
+    private static var timeAttribute: UnsafeBufferPointer<UInt8> { bytes(of: "time") }
+
     static let elementNames = "party, assessment, referral, accepted, started, completed, rejected, withdrawn, regie"
 
     /// Compiled once per process and shared by every decoder and reader.
@@ -45,20 +71,104 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         try XMLSchema(xsd: ExchangeSchema.xsd, baseURL: "exchange-1.xsd")
     }
 
-    private static let progressInterval = 1 << 20
+    static let progressInterval = 1 << 20
+
+    /// Reports progress every `progressInterval` bytes and never backwards: after a hand-over,
+    /// the reader counts from the start of the document again.
+    private struct ProgressReporter {
+        let progress: DecodeProgress?
+        var next = CanonicalXMLDecoder.progressInterval
+
+        mutating func report(_ consumed: Int, total: Int) {
+            guard let progress, consumed >= next else { return }
+            progress(consumed, total)
+            next = consumed + CanonicalXMLDecoder.progressInterval
+        }
+
+        func finish(_ consumed: Int, total: Int) {
+            progress?(max(total, consumed), total)
+        }
+    }
 
     public func decode(_ input: IngestInput, progress: DecodeProgress?, sink: (DecodeRecord) -> Void) {
-        let origin = input.origin
-        func fail(line: Int?, event: EventIdentity? = nil, field: String? = nil, _ message: String, raw: String? = nil) {
-            let location = InputLocation(origin: origin, line: line)
-            sink(DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: event, field: field, message: message), raw: raw)))
-        }
         let schema: XMLSchema
         switch Self.compiledSchema {
         case .success(let compiled): schema = compiled
         case .failure(let error):
-            fail(line: nil, "internal error: the exchange schema does not compile: \(error)")
+            let location = InputLocation(origin: input.origin, line: nil)
+            let issue = IngestIssue(location: location, event: nil, field: nil, message: "internal error: the exchange schema does not compile: \(error)")
+            sink(DecodeRecord(location: location, outcome: .failure(issue, raw: nil)))
             return
+        }
+        var reporter = ProgressReporter(progress: progress)
+        var alreadyDecoded = 0
+        if scanning, !streamingValidation {
+            guard let settled = scan(input, schema: schema, reporter: &reporter, sink: sink) else { return }
+            alreadyDecoded = settled
+        }
+        read(input, schema: schema, passingOver: alreadyDecoded, reporter: &reporter, sink: sink)
+    }
+
+    /// The fast path: libxml2's SAX2 parser (`XMLEventScanner`), each element decoded from its
+    /// bytes. Answers nil when the whole document was decoded, or how many leading events it
+    /// passed on before the scanner handed over (an error, or anything unusual, further on).
+    private func scan(_ input: IngestInput, schema: XMLSchema, reporter: inout ProgressReporter, sink: (DecodeRecord) -> Void) -> Int? {
+        let scanner: XMLEventScanner
+        switch input {
+        case .file(let path):
+            // The reader says why a file cannot be read.
+            guard let opened = try? XMLEventScanner(path: path) else { return 0 }
+            scanner = opened
+        case .bytes(let bytes, let origin):
+            scanner = XMLEventScanner(bytes: bytes, documentURL: origin)
+        }
+        let origin = input.origin
+        let total = scanner.totalBytes ?? 0
+        // Records wait here until the scanner says no error can be attributed to them any more
+        // (see XMLEventScanner); what has not settled when it hands over is read again.
+        var unsettled = Deque<Unsettled>(minimumCapacity: 4096)
+        var passedOn = 0
+        let outcome = scanner.scan(
+            acceptingRoot: { name, namespace, hasInstanceAttributes in
+                // Anything else (another root, xsi: attributes on it) is the reader's to report.
+                name == "exchanges" && namespace == ExchangeSchema.namespace && !hasInstanceAttributes
+            },
+            element: { element in
+                unsettled.append(Unsettled(end: scanner.elementEnd, record: record(for: element, origin: origin, schema: schema)))
+            },
+            settled: { offset in
+                // Subscripting borrows; `first` would copy the whole record to read its end.
+                while !unsettled.isEmpty, unsettled[0].end <= offset {
+                    sink(unsettled.removeFirst().record)
+                    passedOn += 1
+                }
+                reporter.report(scanner.bytesFed, total: total)
+            }
+        )
+        switch outcome {
+        case .finished:
+            reporter.finish(scanner.bytesFed, total: total)
+            return nil
+        case .handOver:
+            return passedOn
+        }
+    }
+
+    /// A decoded event and where its element ended. A struct, not a tuple: Swift copies tuples
+    /// of non-trivial values through its generic runtime.
+    private struct Unsettled {
+        var end: Int
+        var record: DecodeRecord
+    }
+
+    /// The general path: libxml2's reader (`XMLStreamReader`), each element copied. It reads
+    /// every document the scanner hands over, passing over the first `alreadyDecoded` events,
+    /// and reports every error.
+    private func read(_ input: IngestInput, schema: XMLSchema, passingOver alreadyDecoded: Int, reporter: inout ProgressReporter, sink: (DecodeRecord) -> Void) {
+        let origin = input.origin
+        func fail(line: Int?, event: EventIdentity? = nil, field: String? = nil, _ message: String, raw: String? = nil) {
+            let location = InputLocation(origin: origin, line: line)
+            sink(DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: event, field: field, message: message), raw: raw)))
         }
         let reader: XMLStreamReader
         let streamingSchema = streamingValidation ? schema : nil
@@ -74,15 +184,14 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         }
 
         let total = reader.totalBytes ?? 0
-        var nextProgress = Self.progressInterval
         func reportProgress(final: Bool = false) {
-            guard let progress else { return }
-            let consumed = final ? max(total, reader.bytesConsumed) : reader.bytesConsumed
-            if final || consumed >= nextProgress {
-                progress(consumed, total)
-                nextProgress = consumed + Self.progressInterval
+            if final {
+                reporter.finish(reader.bytesConsumed, total: total)
+            } else {
+                reporter.report(reader.bytesConsumed, total: total)
             }
         }
+        var passedOver = 0
         func flushDocumentIssues() {
             for issue in reader.takeUnattributedIssues() {
                 let problem = SchemaMessage(issue.message, eventElement: "exchanges").problem
@@ -90,7 +199,8 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
             }
         }
         func stopAtFatal() {
-            for element in reader.completeTopLevelElementsAfterFailure() {
+            // Events the scanner passed on are not decoded twice, even when recovered here.
+            for element in reader.completeTopLevelElementsAfterFailure().dropFirst(alreadyDecoded - passedOver) {
                 sink(record(for: element, origin: origin, schema: checkedSchema))
             }
             flushDocumentIssues()
@@ -118,10 +228,11 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
             return
         }
         if !streamingValidation, reader.hasAttribute(inNamespace: Self.schemaInstanceNamespace) {
-            // Nothing has been passed on yet, so the document can start over.
+            // Nothing has been passed on yet (the scanner hands such a root over at once), so
+            // the document can start over.
             var streaming = self
             streaming.streamingValidation = true
-            streaming.decode(input, progress: progress, sink: sink)
+            streaming.read(input, schema: schema, passingOver: 0, reporter: &reporter, sink: sink)
             return
         }
         flushDocumentIssues()
@@ -140,6 +251,17 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
                 return
             case .node:
                 guard reader.depth == 1, reader.nodeKind == .element else { continue }
+                if passedOver < alreadyDecoded {
+                    let passed = reader.passOverElement()
+                    passedOver += 1
+                    guard passed else {
+                        stopAtFatal()
+                        return
+                    }
+                    flushDocumentIssues()
+                    reportProgress()
+                    continue
+                }
                 guard let element = reader.readElement() else {
                     stopAtFatal()
                     return
@@ -149,6 +271,27 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
                 reportProgress()
             }
         }
+    }
+
+    /// One event element from the scanner. Decoded from its bytes in place when it has a
+    /// common, valid shape and the assembler takes it; anything else is copied and goes to
+    /// `record(for: XMLElement…)`, so every refusal reads exactly as on the general path.
+    func record(for element: ScannedElement, origin: String, schema: XMLSchema) -> DecodeRecord {
+        let root = element.root
+        if root.isInExchangeNamespace, let type = Self.eventType(ofElement: root.localName),
+           ExchangeValidation.isPlainlyValid(root, type: type),
+           let time = root.value(ofAttribute: Self.timeAttribute),
+           let timestamp = try? Timestamp(rfc3339: time),
+           let event = try? assembler.assemble(
+               // Ids differ on every event; only the source goes through the repeated-value cache.
+               id: root.value(ofAttribute: Self.idAttribute).map { String(decoding: $0, as: UTF8.self) },
+               source: root.unqualifiedAttribute("source"),
+               type: type, timestamp: timestamp,
+               fields: XMLEventFields(element: root), names: .xmlAttributes
+           ) {
+            return DecodeRecord(location: InputLocation(origin: origin, line: root.line), outcome: .event(event))
+        }
+        return record(for: element.copy(), origin: origin, schema: schema)
     }
 
     /// One event element to one record.
@@ -205,9 +348,9 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
 }
 
 /// The data fields of one event element: attributes, plus `<name>`/`<reason>` text and the
-/// `<dependsOn>`/`<score>` lists.
-struct XMLEventFields: EventFieldSource {
-    let element: XMLElement
+/// `<dependsOn>`/`<score>` lists. Read from a copy or, on the fast path, from the scanner's bytes.
+struct XMLEventFields<Element: ExchangeElement>: EventFieldSource {
+    let element: Element
 
     func displayName(of key: String) -> String {
         switch key {
@@ -217,17 +360,17 @@ struct XMLEventFields: EventFieldSource {
     }
 
     func string(_ key: String) throws(FieldProblem) -> String? {
-        switch key {
-        case "name", "reason":
-            element.children.first { $0.localName == key }?.text
-        default:
-            element.attribute(key)
+        // The first byte before the comparison: a mismatch takes the general string comparison.
+        let first = key.utf8.first
+        if first == UInt8(ascii: "n") && key == "name" || first == UInt8(ascii: "r") && key == "reason" {
+            return element.children.first { $0.hasLocalName(key) }?.text
         }
+        return element.unqualifiedAttribute(key)
     }
 
     func number(_ key: String) throws(FieldProblem) -> Double? {
-        guard let text = element.attribute(key) else { return nil }
-        guard let value = Self.parseNumber(text) else {
+        guard let text = element.unqualifiedAttribute(key) else { return nil }
+        guard let value = XMLNumber.parse(text) else {
             throw FieldProblem(field: displayName(of: key), "not a number: \"\(EventAssembler.clip(text))\"")
         }
         guard value.isFinite else { throw FieldProblem(field: displayName(of: key), "number out of range") }
@@ -235,7 +378,7 @@ struct XMLEventFields: EventFieldSource {
     }
 
     func bool(_ key: String) throws(FieldProblem) -> Bool? {
-        guard let text = element.attribute(key) else { return nil }
+        guard let text = element.unqualifiedAttribute(key) else { return nil }
         switch text.trimmingXMLWhitespace {
         case "true", "1": return true
         case "false", "0": return false
@@ -244,24 +387,22 @@ struct XMLEventFields: EventFieldSource {
     }
 
     func stringList(_ key: String) throws(FieldProblem) -> [String]? {
-        let items = element.children.filter { $0.localName == key }
-        guard !items.isEmpty else { return nil }
         var list: [String] = []
-        for item in items {
-            guard let reference = item.attribute("ref") else { throw FieldProblem(field: key + "/@ref", "missing") }
+        for item in element.children where item.hasLocalName(key) {
+            guard let reference = item.unqualifiedAttribute("ref") else { throw FieldProblem(field: key + "/@ref", "missing") }
             list.append(reference)
         }
-        return list
+        return list.isEmpty ? nil : list
     }
 
     func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]? {
-        guard element.children.contains(where: { $0.localName == "score" }) else { return nil }
+        guard element.children.contains(where: { $0.hasLocalName("score") }) else { return nil }
         var scores: [(String, Double)] = []
-        scores.reserveCapacity(element.children.count)
-        for item in element.children where item.localName == "score" {
-            guard let domain = item.attribute("domain") else { throw FieldProblem(field: "score/@domain", "missing") }
-            guard let text = item.attribute("value") else { throw FieldProblem(field: key + "." + domain, "score/@value missing") }
-            guard let value = Self.parseNumber(text) else {
+        scores.reserveCapacity(element.childCount)
+        for item in element.children where item.hasLocalName("score") {
+            guard let domain = item.unqualifiedAttribute("domain") else { throw FieldProblem(field: "score/@domain", "missing") }
+            guard let text = item.unqualifiedAttribute("value") else { throw FieldProblem(field: key + "." + domain, "score/@value missing") }
+            guard let value = XMLNumber.parse(text) else {
                 throw FieldProblem(field: key + "." + domain, "not a number: \"\(EventAssembler.clip(text))\"")
             }
             guard value.isFinite else { throw FieldProblem(field: key + "." + domain, "number out of range") }
@@ -269,10 +410,12 @@ struct XMLEventFields: EventFieldSource {
         }
         return scores
     }
+}
 
+enum XMLNumber {
     /// XSD decimal and integer lexical forms (surrounding whitespace allowed); not Swift's wider
     /// `Double(_:)` grammar, which would also take "nan", "inf" and hexadecimal.
-    static func parseNumber(_ text: String) -> Double? {
+    static func parse(_ text: String) -> Double? {
         // One digit (every ZRM score) needs no trimming and no strtod.
         if text.utf8.count == 1, let digit = text.utf8.first, digit >= 0x30, digit <= 0x39 {
             return Double(digit - 0x30)
