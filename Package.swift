@@ -48,8 +48,6 @@ let package = Package(
             dependencies: [
                 "KetenzichtCore", "XMLStreaming",
                 .product(name: "Crypto", package: "swift-crypto"),
-                // The XML decoder's queue of events waiting to settle.
-                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strict
         ),

@@ -1,4 +1,3 @@
-import DequeModule
 import KetenzichtCore
 import XMLStreaming
 
@@ -126,7 +125,7 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         let total = scanner.totalBytes ?? 0
         // Records wait here until the scanner says no error can be attributed to them any more
         // (see XMLEventScanner); what has not settled when it hands over is read again.
-        var unsettled = Deque<Unsettled>(minimumCapacity: 4096)
+        let unsettled = SettlingQueue()
         var passedOn = 0
         let outcome = scanner.scan(
             acceptingRoot: { name, namespace, hasInstanceAttributes in
@@ -134,14 +133,10 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
                 name == "exchanges" && namespace == ExchangeSchema.namespace && !hasInstanceAttributes
             },
             element: { element in
-                unsettled.append(Unsettled(end: scanner.elementEnd, record: record(for: element, origin: origin, schema: schema)))
+                unsettled.append(record(for: element, origin: origin, schema: schema), end: scanner.elementEnd)
             },
             settled: { offset in
-                // Subscripting borrows; `first` would copy the whole record to read its end.
-                while !unsettled.isEmpty, unsettled[0].end <= offset {
-                    sink(unsettled.removeFirst().record)
-                    passedOn += 1
-                }
+                passedOn += unsettled.release(endingBy: offset, to: sink)
                 reporter.report(scanner.bytesFed, total: total)
             }
         )
@@ -152,13 +147,6 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         case .handOver:
             return passedOn
         }
-    }
-
-    /// A decoded event and where its element ended. A struct, not a tuple: Swift copies tuples
-    /// of non-trivial values through its generic runtime.
-    private struct Unsettled {
-        var end: Int
-        var record: DecodeRecord
     }
 
     /// The general path: libxml2's reader (`XMLStreamReader`), each element copied. It reads
@@ -344,6 +332,68 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         let own = ["DOCTYPE", "entity references", "read error", "not UTF-8", "too long", "too deep", "truncated"]
         let known = own.contains { message.hasPrefix($0) }
         return (known ? message : "not well-formed XML: " + SchemaMessage.redactDigits(message)) + "; reading stopped here"
+    }
+}
+
+/// Decoded events waiting to settle (see `CanonicalXMLDecoder.scan`), oldest first, in a ring
+/// of manually managed memory: each record is written once and handed to the sink where it lies.
+/// A record is a few hundred bytes, and moving every one into and out of a collection cost more
+/// than building it.
+private final class SettlingQueue {
+    private var records: UnsafeMutablePointer<DecodeRecord>
+    private var ends: UnsafeMutablePointer<Int>
+    private var capacity: Int
+    private var head = 0
+    private var count = 0
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+        records = .allocate(capacity: capacity)
+        ends = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        for offset in 0..<count { (records + (head + offset) % capacity).deinitialize(count: 1) }
+        records.deallocate()
+        ends.deallocate()
+    }
+
+    /// Queues the record of an element that ended at byte `end`.
+    func append(_ record: consuming DecodeRecord, end: Int) {
+        if count == capacity { grow() }
+        let slot = (head + count) % capacity
+        (records + slot).initialize(to: record)
+        ends[slot] = end
+        count += 1
+    }
+
+    /// Hands every record of an element that ended by `offset` to `sink`, in order, and forgets
+    /// it; answers how many.
+    func release(endingBy offset: Int, to sink: (DecodeRecord) -> Void) -> Int {
+        var released = 0
+        while count > 0, ends[head] <= offset {
+            sink((records + head).move())
+            head = (head + 1) % capacity
+            count -= 1
+            released += 1
+        }
+        return released
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<DecodeRecord>.allocate(capacity: capacity * 2)
+        let largerEnds = UnsafeMutablePointer<Int>.allocate(capacity: capacity * 2)
+        for offset in 0..<count {
+            let slot = (head + offset) % capacity
+            (larger + offset).moveInitialize(from: records + slot, count: 1)
+            largerEnds[offset] = ends[slot]
+        }
+        records.deallocate()
+        ends.deallocate()
+        records = larger
+        ends = largerEnds
+        capacity *= 2
+        head = 0
     }
 }
 

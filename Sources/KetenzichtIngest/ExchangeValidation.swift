@@ -213,7 +213,11 @@ enum ExchangeValidation {
         else { return false }
         guard year >= 1000, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59 else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        let monthDays = switch month {
+        case 2: leap ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
         guard day >= 1, day <= monthDays else { return false }
         var index = 19
         if index < bytes.count, bytes[index] == 0x2E {

@@ -13,56 +13,61 @@ internal import Darwin
 /// The scanner reuses one instance for every child of the root: it, and every pointer a
 /// `ScannedNode` hands out, is valid only while the scanner's `element` callback runs.
 public final class ScannedElement {
+    @usableFromInline
     struct Node {
-        var name: UnsafePointer<UInt8>
-        var nameLength: Int
-        var namespaceURI: UnsafePointer<UInt8>?
-        var namespaceLength: Int
-        var line: Int
-        var firstChild: Int32 = -1
-        var lastChild: Int32 = -1
-        var nextSibling: Int32 = -1
-        var childCount: Int32 = 0
-        var firstAttribute: Int32
-        var attributeCount: Int32 = 0
-        var textLength: Int = 0
-        var runCount: Int32 = 0
+        @usableFromInline var name: UnsafePointer<UInt8>
+        @usableFromInline var nameLength: Int
+        @usableFromInline var namespaceURI: UnsafePointer<UInt8>?
+        @usableFromInline var namespaceLength: Int
+        @usableFromInline var line: Int
+        @usableFromInline var firstChild: Int32 = -1
+        @usableFromInline var lastChild: Int32 = -1
+        @usableFromInline var nextSibling: Int32 = -1
+        @usableFromInline var childCount: Int32 = 0
+        @usableFromInline var firstAttribute: Int32
+        @usableFromInline var attributeCount: Int32 = 0
+        @usableFromInline var textLength: Int = 0
+        @usableFromInline var runCount: Int32 = 0
     }
 
+    @usableFromInline
     struct Attribute {
-        var name: UnsafePointer<UInt8>
-        var nameLength: Int
-        var namespaceURI: UnsafePointer<UInt8>?
-        var namespaceLength: Int
-        var start: Int
-        var end: Int
+        @usableFromInline var name: UnsafePointer<UInt8>
+        @usableFromInline var nameLength: Int
+        @usableFromInline var namespaceURI: UnsafePointer<UInt8>?
+        @usableFromInline var namespaceLength: Int
+        @usableFromInline var start: Int
+        @usableFromInline var end: Int
     }
 
     /// A text run: character data with nothing (no child, comment or processing instruction)
     /// between, as libxml2 keeps it in one text node.
+    @usableFromInline
     struct Run {
-        var node: Int32
-        var childrenBefore: Int32
-        var start: Int
-        var end: Int
+        @usableFromInline var node: Int32
+        @usableFromInline var childrenBefore: Int32
+        @usableFromInline var start: Int
+        @usableFromInline var end: Int
     }
 
     /// Everything, behind one pointer: this runs for every attribute of every event, and
     /// through a pointer Swift neither counts references to the buffers nor checks exclusive
     /// access to them at run time, as it would for a class's arrays.
+    @usableFromInline
     struct Storage {
-        var nodes = RawList<Node>(capacity: 16)
-        var attributes = RawList<Attribute>(capacity: 32)
-        var runs = RawList<Run>(capacity: 16)
-        var open = RawList<Int32>(capacity: 8)
+        @usableFromInline var nodes = RawList<Node>(capacity: 16)
+        @usableFromInline var attributes = RawList<Attribute>(capacity: 32)
+        @usableFromInline var runs = RawList<Run>(capacity: 16)
+        @usableFromInline var open = RawList<Int32>(capacity: 8)
         /// Attribute values and text. Names and namespace URIs are not copied: libxml2 interns
         /// them in the parser's dictionary, which lives as long as the parse.
-        var bytes = RawList<UInt8>(capacity: 4096)
-        /// Lives across the elements of a document.
-        var repeated = RepeatedStrings()
+        @usableFromInline var bytes = RawList<UInt8>(capacity: 4096)
+        /// These two live across the elements of a document.
+        @usableFromInline var repeated = RepeatedStrings()
+        var nameLengths = NameLengths()
     }
 
-    let storage: UnsafeMutablePointer<Storage>
+    @usableFromInline let storage: UnsafeMutablePointer<Storage>
 
     init() {
         storage = .allocate(capacity: 1)
@@ -76,6 +81,7 @@ public final class ScannedElement {
         storage.pointee.open.deallocate()
         storage.pointee.bytes.deallocate()
         storage.pointee.repeated.deallocate()
+        storage.pointee.nameLengths.deallocate()
         storage.deinitialize(count: 1)
         storage.deallocate()
     }
@@ -100,7 +106,7 @@ public final class ScannedElement {
     func open(name: UnsafePointer<UInt8>, namespaceURI: UnsafePointer<UInt8>?, line: Int) {
         let index = Int32(storage.pointee.nodes.count)
         storage.pointee.nodes.append(Node(
-            name: name, nameLength: byteLength(name),
+            name: name, nameLength: storage.pointee.nameLengths.length(of: name),
             namespaceURI: namespaceURI, namespaceLength: namespaceURI.map(byteLength) ?? 0,
             line: line, firstAttribute: Int32(storage.pointee.attributes.count)
         ))
@@ -157,7 +163,7 @@ public final class ScannedElement {
 
     private func addAttribute(name: UnsafePointer<UInt8>, namespaceURI: UnsafePointer<UInt8>?, start: Int) -> Bool {
         storage.pointee.attributes.append(Attribute(
-            name: name, nameLength: byteLength(name),
+            name: name, nameLength: storage.pointee.nameLengths.length(of: name),
             namespaceURI: namespaceURI, namespaceLength: namespaceURI.map(byteLength) ?? 0,
             start: start, end: storage.pointee.bytes.count
         ))
@@ -239,30 +245,44 @@ public final class ScannedElement {
 /// An element inside a `ScannedElement`, read in place. Valid only while the scanner's
 /// `element` callback runs.
 public struct ScannedNode {
-    let storage: UnsafeMutablePointer<ScannedElement.Storage>
-    let index: Int32
+    @usableFromInline let storage: UnsafeMutablePointer<ScannedElement.Storage>
+    @usableFromInline let index: Int32
 
-    private var node: ScannedElement.Node { storage.pointee.nodes.base[Int(index)] }
+    @usableFromInline
+    init(storage: UnsafeMutablePointer<ScannedElement.Storage>, index: Int32) {
+        self.storage = storage
+        self.index = index
+    }
 
+    @inlinable
+    var node: ScannedElement.Node { storage.pointee.nodes.base[Int(index)] }
+
+    @inlinable
     public var localName: UnsafeBufferPointer<UInt8> {
         let node = node
         return UnsafeBufferPointer(start: node.name, count: node.nameLength)
     }
 
+    @inlinable
     public var namespaceURI: UnsafeBufferPointer<UInt8>? {
         let node = node
         return node.namespaceURI.map { UnsafeBufferPointer(start: $0, count: node.namespaceLength) }
     }
 
     /// The line of the start tag's end, as libxml2 counts it.
+    @inlinable
     public var line: Int { node.line }
 
+    @inlinable
     public var childCount: Int { Int(node.childCount) }
 
+    @inlinable
     public var children: Children { Children(storage: storage, first: node.firstChild) }
 
+    @inlinable
     public var attributeCount: Int { Int(node.attributeCount) }
 
+    @inlinable
     public func attribute(at position: Int) -> ScannedAttribute {
         let attribute = storage.pointee.attributes.base[Int(node.firstAttribute) + position]
         return ScannedAttribute(
@@ -273,6 +293,7 @@ public struct ScannedNode {
     }
 
     /// The value of the attribute without a namespace called `name`.
+    @inlinable
     public func value(ofAttribute name: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
         let node = node
         guard let wanted = name.baseAddress else { return nil }
@@ -295,15 +316,18 @@ public struct ScannedNode {
     /// documents repeat on every event (sources, party ids) come from a small cache instead of
     /// being allocated again: ask this for data fields, not for ids or times, which are all
     /// different and would only push the repeated ones out.
+    @inlinable
     public func string(ofAttribute name: UnsafeBufferPointer<UInt8>) -> String? {
         guard let value = value(ofAttribute: name) else { return nil }
         return storage.pointee.repeated.string(for: value)
     }
 
     /// The length of the text directly inside (all runs), in bytes.
+    @inlinable
     public var textByteCount: Int { node.textLength }
 
     /// Whether every byte of the text directly inside satisfies `predicate`.
+    @inlinable
     public func textAllSatisfy(_ predicate: (UInt8) -> Bool) -> Bool {
         guard node.runCount > 0 else { return true }
         for position in 0..<storage.pointee.runs.count {
@@ -315,6 +339,7 @@ public struct ScannedNode {
     }
 
     /// The text directly inside, all runs joined.
+    @inlinable
     public var text: String {
         guard node.runCount > 0 else { return "" }
         var text = ""
@@ -329,14 +354,16 @@ public struct ScannedNode {
     }
 
     public struct Children: Sequence, IteratorProtocol {
-        let storage: UnsafeMutablePointer<ScannedElement.Storage>
-        var following: Int32
+        @usableFromInline let storage: UnsafeMutablePointer<ScannedElement.Storage>
+        @usableFromInline var following: Int32
 
+        @inlinable
         init(storage: UnsafeMutablePointer<ScannedElement.Storage>, first: Int32) {
             self.storage = storage
             self.following = first
         }
 
+        @inlinable
         public mutating func next() -> ScannedNode? {
             guard following >= 0 else { return nil }
             let current = ScannedNode(storage: storage, index: following)
@@ -350,12 +377,20 @@ public struct ScannedAttribute {
     public var localName: UnsafeBufferPointer<UInt8>
     public var namespaceURI: UnsafeBufferPointer<UInt8>?
     public var value: UnsafeBufferPointer<UInt8>
+
+    @usableFromInline
+    init(localName: UnsafeBufferPointer<UInt8>, namespaceURI: UnsafeBufferPointer<UInt8>?, value: UnsafeBufferPointer<UInt8>) {
+        self.localName = localName
+        self.namespaceURI = namespaceURI
+        self.value = value
+    }
 }
 
 /// A growable list of plain values in manually managed memory (see `ScannedElement.Storage`).
+@usableFromInline
 struct RawList<Element> {
-    private(set) var base: UnsafeMutablePointer<Element>
-    var count = 0
+    @usableFromInline private(set) var base: UnsafeMutablePointer<Element>
+    @usableFromInline var count = 0
     private var capacity: Int
 
     init(capacity: Int) {
@@ -390,13 +425,43 @@ struct RawList<Element> {
 }
 
 extension RawList<UInt8> {
+    @inlinable
     func buffer(_ start: Int, _ end: Int) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: base + start, count: end - start)
     }
 }
 
+/// The lengths of element and attribute names, by address: libxml2's SAX2 parser interns names
+/// in its dictionary, so while it lives one address always holds the same text, and a document
+/// uses a handful of names on every element.
+struct NameLengths {
+    private static let slots = 64
+    private let addresses = UnsafeMutablePointer<UnsafePointer<UInt8>?>.allocate(capacity: slots)
+    private let lengths = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+
+    init() {
+        addresses.initialize(repeating: nil, count: Self.slots)
+        lengths.initialize(repeating: 0, count: Self.slots)
+    }
+
+    func deallocate() {
+        addresses.deallocate()
+        lengths.deallocate()
+    }
+
+    func length(of name: UnsafePointer<UInt8>) -> Int {
+        let slot = (Int(bitPattern: name) >> 4) & (Self.slots - 1)
+        if addresses[slot] == name { return lengths[slot] }
+        let length = byteLength(name)
+        addresses[slot] = name
+        lengths[slot] = length
+        return length
+    }
+}
+
 /// Swift strings for byte strings seen before, in a direct-mapped cache. Strings of up to 15
 /// bytes are stored inline and cost no allocation, so only longer ones (up to 64 bytes) are kept.
+@usableFromInline
 struct RepeatedStrings {
     private static let slots = 1024
     private static let longest = 64
@@ -416,6 +481,7 @@ struct RepeatedStrings {
         lengths.deallocate()
     }
 
+    @usableFromInline
     func string(for value: UnsafeBufferPointer<UInt8>) -> String {
         guard value.count > 15, value.count <= Self.longest, let base = value.baseAddress else {
             return String(decoding: value, as: UTF8.self)
