@@ -18,6 +18,8 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
     /// Reads with `XMLEventScanner` first and hands over to `XMLStreamReader` only when the
     /// scanner stops. Off: the reader alone, the reference the tests compare the scanner with.
     var scanning = true
+    /// The scanner's chunk size; tests move its boundaries against the reader's.
+    var scanChunkSize = 65_536
 
     public init(assembler: EventAssembler) {
         self.assembler = assembler
@@ -116,10 +118,10 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         switch input {
         case .file(let path):
             // The reader says why a file cannot be read.
-            guard let opened = try? XMLEventScanner(path: path) else { return 0 }
+            guard let opened = try? XMLEventScanner(path: path, chunkSize: scanChunkSize) else { return 0 }
             scanner = opened
         case .bytes(let bytes, let origin):
-            scanner = XMLEventScanner(bytes: bytes, documentURL: origin)
+            scanner = XMLEventScanner(bytes: bytes, documentURL: origin, chunkSize: scanChunkSize)
         }
         let origin = input.origin
         let total = scanner.totalBytes ?? 0

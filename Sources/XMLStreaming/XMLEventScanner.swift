@@ -59,10 +59,11 @@ public final class XMLEventScanner {
     static let maxNodes = 1_000
     static let maxElementBytes = 1 << 20
     static let maxRootTextBytes = 16_384
-    private static let chunkSize = 65_536
+    /// How much is parsed at a time (after the prolog, which goes byte by byte).
+    private let chunkSize: Int
 
     /// Opens a file for scanning; it is read in chunks and never held whole.
-    public convenience init(path: String) throws(XMLReaderError) {
+    public convenience init(path: String, chunkSize: Int = 65_536) throws(XMLReaderError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw XMLReaderError("cannot open: \(String(cString: strerror(errno)))") }
         var info = stat()
@@ -70,15 +71,16 @@ public final class XMLEventScanner {
             close(fd)
             throw XMLReaderError("not a regular file")
         }
-        self.init(feeder: ByteFeeder(fd: fd, totalBytes: Int(info.st_size)), documentURL: path)
+        self.init(feeder: ByteFeeder(fd: fd, totalBytes: Int(info.st_size)), documentURL: path, chunkSize: chunkSize)
     }
 
     /// Scans a document held in memory.
-    public convenience init(bytes: [UInt8], documentURL: String = "memory") {
-        self.init(feeder: ByteFeeder(bytes: bytes), documentURL: documentURL)
+    public convenience init(bytes: [UInt8], documentURL: String = "memory", chunkSize: Int = 65_536) {
+        self.init(feeder: ByteFeeder(bytes: bytes), documentURL: documentURL, chunkSize: chunkSize)
     }
 
-    private init(feeder: ByteFeeder, documentURL: String) {
+    private init(feeder: ByteFeeder, documentURL: String, chunkSize: Int) {
+        self.chunkSize = max(1, chunkSize)
         feeder.tracksLines = false
         self.feeder = feeder
         self.documentURL = documentURL
@@ -142,11 +144,11 @@ public final class XMLEventScanner {
             xmlFreeParserCtxt(context)
         }
         _ = xmlCtxtUseOptions(context, XMLStreamReader.parseOptions)
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.chunkSize)
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: chunkSize)
         defer { buffer.deallocate() }
         while !stopped {
             // A DOCTYPE, a read error or a breach of the feeder's limits: the reader reports it.
-            let count = Int(feeder.read(into: buffer, capacity: Self.chunkSize))
+            let count = Int(feeder.read(into: buffer, capacity: chunkSize))
             guard count >= 0 else { return .handOver }
             bytesFed += count
             if xmlParseChunk(context, buffer, Int32(count), count == 0 ? 1 : 0) != 0 { stopped = true }
