@@ -6,6 +6,14 @@ import XMLStreaming
 /// by libxml2, which on its own would cost more than the parse) and turns it into an event
 /// through the shared `EventAssembler`, so that XML accepts and refuses exactly what JSON does.
 ///
+/// Two paths read the document, with the same verdicts and messages:
+/// - `scan`: libxml2's SAX2 parser (`XMLEventScanner`), no tree. An event of a common, valid
+///   shape is decoded straight from the parser's bytes; any other element is copied and goes
+///   through `record(for: XMLElement…)`. This reads documents that give libxml2 nothing to say.
+/// - `read`: libxml2's reader (`XMLStreamReader`), each element copied. It takes over whenever
+///   the scanner stops (a libxml2 error, a DOCTYPE, an entity, anything unusual), passing over
+///   the events the scanner has already passed on, and reports every error as it always has.
+///
 /// A bad event element becomes one failure record and its neighbours are kept. A document that
 /// stops being well-formed (or carries a DOCTYPE or an entity) ends with one failure record at
 /// that line; the events before it stand.

@@ -9,12 +9,13 @@ internal import Darwin
 /// SAX2 push parser, with no tree and no reader. Each child of the root is collected as bytes
 /// (`ScannedElement`) and handed out when it ends.
 ///
-/// The scanner only reads documents that give libxml2 nothing to say. At the first error or
-/// warning-worthy oddity (any libxml2 error, a DOCTYPE, an entity reference, a CDATA section,
-/// `xsi:` or `xml:` attributes, limits), it stops and answers `.handOver`: the caller then
-/// reads the document again with `XMLStreamReader`, passing over the children it has already
-/// settled (`XMLStreamReader.passOverElement()`), so that every error is reported by the one
-/// path that knows how (attribution to elements, truncation, recovery after a fatal error).
+/// The scanner only reads documents that give libxml2 nothing to say. At the first libxml2 error
+/// or the first thing it leaves to the reader (a DOCTYPE, an entity reference, a CDATA section,
+/// `xsi:` or `xml:` attributes, the size limits below), it stops and answers `.handOver`. The
+/// caller then reads the document again with `XMLStreamReader`, passing over the children it
+/// has already settled (`XMLStreamReader.passOverElement()`), so that every error is reported
+/// by the one path that knows how (attribution to elements, truncation, recovery after a fatal
+/// error).
 ///
 /// Settling: `XMLStreamReader` parses ahead of the node it stands on, and where a recoverable
 /// error lands in its output depends on how far ahead it was. The scanner therefore reports,
