@@ -188,6 +188,10 @@ public final class XMLEventScanner {
                 if let uri = attributes?[index * 5 + 2], matches(uri, Self.schemaInstanceNamespace) { hasInstanceAttributes = true }
             }
             feeder.trickle = false
+            // Input in another encoding than UTF-8 goes through a converter, and libxml2 then
+            // counts consumed bytes (`xmlByteConsumed`, for settling) by converting the unparsed
+            // rest back: far too slow once per element. Such documents are the reader's.
+            if context?.pointee.input?.pointee.buf?.pointee.encoder != nil { return stop() }
             let uri = namespaceURI.map { String(cString: $0) }
             if acceptRoot?(String(cString: localName), uri, hasInstanceAttributes) != true { stop() }
             return

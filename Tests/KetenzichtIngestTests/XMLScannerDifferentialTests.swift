@@ -126,6 +126,16 @@ struct XMLScannerDifferentialTests {
         }
     }
 
+    @Test("a document in another encoding decodes the same both ways")
+    func otherEncoding() {
+        let body = #"<party id="p" source="s" time="\#(t)" party="km" domain="wmo"><name>Caf"#
+            + "\u{E9}" + #" Pi\#u{00EB}t</name></party><accepted id="a" source="s" time="\#(t)" referral="r-1" colour="r\#u{E9}d"/>"#
+        let xml = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<exchanges xmlns=\"\(namespace)\">\n\(body)\n</exchanges>\n"
+        let latin1 = xml.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+        expectSameBothWays(.bytes(latin1, origin: "latin1.xml"))
+        #expect(decode(.bytes(latin1, origin: "latin1.xml"), scanning: true).first?.contains("Café Piët") == true)
+    }
+
     @Test("a truncated long document keeps the same events both ways")
     func truncatedLongDocument() {
         let full = document(longPrefix)
