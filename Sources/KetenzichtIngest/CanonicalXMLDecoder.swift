@@ -82,6 +82,10 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
 
     static let progressInterval = 1 << 20
 
+    /// Records waiting to settle, at most: a few hundred bytes each. An exchange event is about
+    /// 190 bytes of XML, so the settling lag holds about 1,700 of them.
+    static let maxUnsettled = 8_192
+
     /// Reports progress every `progressInterval` bytes and never backwards: after a hand-over,
     /// the reader counts from the start of the document again.
     private struct ProgressReporter {
@@ -144,6 +148,9 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
             },
             element: { element in
                 unsettled.append(record(for: element, origin: origin, schema: schema), end: scanner.elementEnd)
+                // Bytes bound what waits to settle, but not how many records: a document of
+                // tiny elements is the reader's, so that memory stays flat.
+                return unsettled.count <= Self.maxUnsettled
             },
             settled: { offset in
                 passedOn += unsettled.release(endingBy: offset, to: sink)
@@ -354,7 +361,7 @@ private final class SettlingQueue {
     private var ends: UnsafeMutablePointer<Int>
     private var capacity: Int
     private var head = 0
-    private var count = 0
+    private(set) var count = 0
 
     init(capacity: Int = 4096) {
         self.capacity = capacity

@@ -49,7 +49,7 @@ public final class XMLEventScanner {
     /// The length of the text run directly in the root that is still open.
     private var rootTextLength = 0
     private var acceptRoot: ((String, String?, Bool) -> Bool)?
-    private var deliver: ((ScannedElement) -> Void)?
+    private var deliver: ((ScannedElement) -> Bool)?
 
     /// Larger than this is left to `XMLStreamReader`, which knows how to refuse or report it:
     /// elements nested deeper (libxml2's own limit is 256), more elements in one child of the
@@ -100,12 +100,12 @@ public final class XMLEventScanner {
     /// - `acceptingRoot`: the root's local name, namespace URI and whether it carries `xsi:`
     ///   attributes; answering false hands over before any child is read.
     /// - `element`: every child of the root, in order, when its end tag has been read. The
-    ///   element (and its byte views) is valid only during the call.
+    ///   element (and its byte views) is valid only during the call. Answering false hands over.
     /// - `settled`: after each chunk, the offset up to which nothing can change any more (see
     ///   the type's documentation).
     public func scan(
         acceptingRoot: (_ localName: String, _ namespaceURI: String?, _ hasInstanceAttributes: Bool) -> Bool,
-        element: (ScannedElement) -> Void,
+        element: (ScannedElement) -> Bool,
         settled: (_ offset: Int) -> Void
     ) -> Outcome {
         LibXML2.ensureInitialised()
@@ -223,7 +223,7 @@ public final class XMLEventScanner {
         case 2:
             scratch.close()
             elementEnd = context.map { Int(xmlByteConsumed($0)) } ?? bytesFed
-            deliver?(scratch)
+            if deliver?(scratch) == false { stop() }
         default: scratch.close()
         }
         depth -= 1
