@@ -35,7 +35,7 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
-        // Foundation-free streaming reader over libxml2's xmlTextReader.
+        // Foundation-free streaming over libxml2: the SAX2 scanner and the xmlTextReader-based reader.
         .target(name: "XMLStreaming", dependencies: ["CLibXML2"], swiftSettings: strict),
         // The pure model: no I/O, no clock.
         .target(

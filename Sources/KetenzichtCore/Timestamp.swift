@@ -122,6 +122,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         self.millisecondsSinceEpoch = try result.get()
     }
 
+    /// The same, from UTF-8 bytes (a decoder's buffer), without making a `String` first.
+    public init(rfc3339 bytes: UnsafeBufferPointer<UInt8>) throws(TimestampError) {
+        self.millisecondsSinceEpoch = try Self.parse(bytes)
+    }
+
     /// Parses RFC 3339 bytes in place: this runs once per ingested event, so it neither copies
     /// nor allocates.
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(TimestampError) -> Int64 {

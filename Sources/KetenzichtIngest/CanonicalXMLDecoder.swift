@@ -6,6 +6,14 @@ import XMLStreaming
 /// by libxml2, which on its own would cost more than the parse) and turns it into an event
 /// through the shared `EventAssembler`, so that XML accepts and refuses exactly what JSON does.
 ///
+/// Two paths read the document, with the same verdicts and messages:
+/// - `scan`: libxml2's SAX2 parser (`XMLEventScanner`), no tree. An event of a common, valid
+///   shape is decoded straight from the parser's bytes; any other element is copied and goes
+///   through `record(for: XMLElement…)`. This reads documents that give libxml2 nothing to say.
+/// - `read`: libxml2's reader (`XMLStreamReader`), each element copied. It takes over whenever
+///   the scanner stops (a libxml2 error, a DOCTYPE, an entity, anything unusual), passing over
+///   the events the scanner has already passed on, and reports every error as it always has.
+///
 /// A bad event element becomes one failure record and its neighbours are kept. A document that
 /// stops being well-formed (or carries a DOCTYPE or an entity) ends with one failure record at
 /// that line; the events before it stand.
@@ -15,6 +23,11 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
     /// reference the tests compare the fast path with, and the way to read a document whose root
     /// carries `xsi:` attributes (an `xsi:type` there changes how every event is validated).
     var streamingValidation = false
+    /// Reads with `XMLEventScanner` first and hands over to `XMLStreamReader` only when the
+    /// scanner stops. Off: the reader alone, the reference the tests compare the scanner with.
+    var scanning = true
+    /// The scanner's chunk size; tests move its boundaries against the reader's.
+    var scanChunkSize = 65_536
 
     public init(assembler: EventAssembler) {
         self.assembler = assembler
@@ -38,6 +51,28 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         }
     }
 
+    /// `eventType(ofElement:)` on bytes, for the scanner's elements.
+    static func eventType(ofElement name: UnsafeBufferPointer<UInt8>) -> EventType? {
+        let type: EventType
+        let expected: StaticString
+        switch (name.count, name.first) {
+        case (5, UInt8(ascii: "p")): (type, expected) = (.partyRegistered, "party")
+        case (10, UInt8(ascii: "a")): (type, expected) = (.caseAssessed, "assessment")
+        case (8, UInt8(ascii: "r")):
+            (type, expected) = name[2] == UInt8(ascii: "f") ? (.referralCreated, "referral") : (.referralRejected, "rejected")
+        case (8, UInt8(ascii: "a")): (type, expected) = (.referralAccepted, "accepted")
+        case (7, UInt8(ascii: "s")): (type, expected) = (.referralStarted, "started")
+        case (9, UInt8(ascii: "c")): (type, expected) = (.referralCompleted, "completed")
+        case (9, UInt8(ascii: "w")): (type, expected) = (.referralWithdrawn, "withdrawn")
+        case (5, UInt8(ascii: "r")): (type, expected) = (.regieAssigned, "regie")
+        default: return nil
+        }
+        return sameBytes(name, expected) ? type : nil
+    }
+
+    private static var idAttribute: UnsafeBufferPointer<UInt8> { bytes(of: "id") }
+    private static var timeAttribute: UnsafeBufferPointer<UInt8> { bytes(of: "time") }
+
     static let elementNames = "party, assessment, referral, accepted, started, completed, rejected, withdrawn, regie"
 
     /// Compiled once per process and shared by every decoder and reader.
@@ -45,20 +80,100 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         try XMLSchema(xsd: ExchangeSchema.xsd, baseURL: "exchange-1.xsd")
     }
 
-    private static let progressInterval = 1 << 20
+    static let progressInterval = 1 << 20
+
+    /// Records waiting to settle, at most: a few hundred bytes each. An exchange event is about
+    /// 190 bytes of XML, so the settling lag holds about 1,700 of them.
+    static let maxUnsettled = 8_192
+
+    /// Reports progress every `progressInterval` bytes and never backwards: after a hand-over,
+    /// the reader counts from the start of the document again.
+    private struct ProgressReporter {
+        let progress: DecodeProgress?
+        var next = CanonicalXMLDecoder.progressInterval
+
+        mutating func report(_ consumed: Int, total: Int) {
+            guard let progress, consumed >= next else { return }
+            progress(consumed, total)
+            next = consumed + CanonicalXMLDecoder.progressInterval
+        }
+
+        func finish(_ consumed: Int, total: Int) {
+            progress?(max(total, consumed), total)
+        }
+    }
 
     public func decode(_ input: IngestInput, progress: DecodeProgress?, sink: (DecodeRecord) -> Void) {
-        let origin = input.origin
-        func fail(line: Int?, event: EventIdentity? = nil, field: String? = nil, _ message: String, raw: String? = nil) {
-            let location = InputLocation(origin: origin, line: line)
-            sink(DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: event, field: field, message: message), raw: raw)))
-        }
         let schema: XMLSchema
         switch Self.compiledSchema {
         case .success(let compiled): schema = compiled
         case .failure(let error):
-            fail(line: nil, "internal error: the exchange schema does not compile: \(error)")
+            let location = InputLocation(origin: input.origin, line: nil)
+            let issue = IngestIssue(location: location, event: nil, field: nil, message: "internal error: the exchange schema does not compile: \(error)")
+            sink(DecodeRecord(location: location, outcome: .failure(issue, raw: nil)))
             return
+        }
+        var reporter = ProgressReporter(progress: progress)
+        var alreadyDecoded = 0
+        if scanning, !streamingValidation {
+            guard let settled = scan(input, schema: schema, reporter: &reporter, sink: sink) else { return }
+            alreadyDecoded = settled
+        }
+        read(input, schema: schema, passingOver: alreadyDecoded, reporter: &reporter, sink: sink)
+    }
+
+    /// The fast path: libxml2's SAX2 parser (`XMLEventScanner`), each element decoded from its
+    /// bytes. Answers nil when the whole document was decoded, or how many leading events it
+    /// passed on before the scanner handed over (an error, or anything unusual, further on).
+    private func scan(_ input: IngestInput, schema: XMLSchema, reporter: inout ProgressReporter, sink: (DecodeRecord) -> Void) -> Int? {
+        let scanner: XMLEventScanner
+        switch input {
+        case .file(let path):
+            // The reader says why a file cannot be read.
+            guard let opened = try? XMLEventScanner(path: path, chunkSize: scanChunkSize) else { return 0 }
+            scanner = opened
+        case .bytes(let bytes, let origin):
+            scanner = XMLEventScanner(bytes: bytes, documentURL: origin, chunkSize: scanChunkSize)
+        }
+        let origin = input.origin
+        let total = scanner.totalBytes ?? 0
+        // Records wait here until the scanner says no error can be attributed to them any more
+        // (see XMLEventScanner); what has not settled when it hands over is read again.
+        let unsettled = SettlingQueue()
+        var passedOn = 0
+        let outcome = scanner.scan(
+            acceptingRoot: { name, namespace, hasInstanceAttributes in
+                // Anything else (another root, xsi: attributes on it) is the reader's to report.
+                name == "exchanges" && namespace == ExchangeSchema.namespace && !hasInstanceAttributes
+            },
+            element: { element in
+                unsettled.append(record(for: element, origin: origin, schema: schema), end: scanner.elementEnd)
+                // Bytes bound what waits to settle, but not how many records: a document of
+                // tiny elements is the reader's, so that memory stays flat.
+                return unsettled.count <= Self.maxUnsettled
+            },
+            settled: { offset in
+                passedOn += unsettled.release(endingBy: offset, to: sink)
+                reporter.report(scanner.bytesFed, total: total)
+            }
+        )
+        switch outcome {
+        case .finished:
+            reporter.finish(scanner.bytesFed, total: total)
+            return nil
+        case .handOver:
+            return passedOn
+        }
+    }
+
+    /// The general path: libxml2's reader (`XMLStreamReader`), each element copied. It reads
+    /// every document the scanner hands over, passing over the first `alreadyDecoded` events,
+    /// and reports every error.
+    private func read(_ input: IngestInput, schema: XMLSchema, passingOver alreadyDecoded: Int, reporter: inout ProgressReporter, sink: (DecodeRecord) -> Void) {
+        let origin = input.origin
+        func fail(line: Int?, event: EventIdentity? = nil, field: String? = nil, _ message: String, raw: String? = nil) {
+            let location = InputLocation(origin: origin, line: line)
+            sink(DecodeRecord(location: location, outcome: .failure(IngestIssue(location: location, event: event, field: field, message: message), raw: raw)))
         }
         let reader: XMLStreamReader
         let streamingSchema = streamingValidation ? schema : nil
@@ -74,15 +189,14 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         }
 
         let total = reader.totalBytes ?? 0
-        var nextProgress = Self.progressInterval
         func reportProgress(final: Bool = false) {
-            guard let progress else { return }
-            let consumed = final ? max(total, reader.bytesConsumed) : reader.bytesConsumed
-            if final || consumed >= nextProgress {
-                progress(consumed, total)
-                nextProgress = consumed + Self.progressInterval
+            if final {
+                reporter.finish(reader.bytesConsumed, total: total)
+            } else {
+                reporter.report(reader.bytesConsumed, total: total)
             }
         }
+        var passedOver = 0
         func flushDocumentIssues() {
             for issue in reader.takeUnattributedIssues() {
                 let problem = SchemaMessage(issue.message, eventElement: "exchanges").problem
@@ -90,7 +204,8 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
             }
         }
         func stopAtFatal() {
-            for element in reader.completeTopLevelElementsAfterFailure() {
+            // Events the scanner passed on are not decoded twice, even when recovered here.
+            for element in reader.completeTopLevelElementsAfterFailure().dropFirst(alreadyDecoded - passedOver) {
                 sink(record(for: element, origin: origin, schema: checkedSchema))
             }
             flushDocumentIssues()
@@ -118,10 +233,11 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
             return
         }
         if !streamingValidation, reader.hasAttribute(inNamespace: Self.schemaInstanceNamespace) {
-            // Nothing has been passed on yet, so the document can start over.
+            // Nothing has been passed on yet (the scanner hands such a root over at once), so
+            // the document can start over.
             var streaming = self
             streaming.streamingValidation = true
-            streaming.decode(input, progress: progress, sink: sink)
+            streaming.read(input, schema: schema, passingOver: 0, reporter: &reporter, sink: sink)
             return
         }
         flushDocumentIssues()
@@ -140,6 +256,17 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
                 return
             case .node:
                 guard reader.depth == 1, reader.nodeKind == .element else { continue }
+                if passedOver < alreadyDecoded {
+                    let passed = reader.passOverElement()
+                    passedOver += 1
+                    guard passed else {
+                        stopAtFatal()
+                        return
+                    }
+                    flushDocumentIssues()
+                    reportProgress()
+                    continue
+                }
                 guard let element = reader.readElement() else {
                     stopAtFatal()
                     return
@@ -149,6 +276,27 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
                 reportProgress()
             }
         }
+    }
+
+    /// One event element from the scanner. Decoded from its bytes in place when it has a
+    /// common, valid shape and the assembler takes it; anything else is copied and goes to
+    /// `record(for: XMLElement…)`, so every refusal reads exactly as on the general path.
+    func record(for element: ScannedElement, origin: String, schema: XMLSchema) -> DecodeRecord {
+        let root = element.root
+        if root.isInExchangeNamespace, let type = Self.eventType(ofElement: root.localName),
+           ExchangeValidation.isPlainlyValid(root, type: type),
+           let time = root.value(ofAttribute: Self.timeAttribute),
+           let timestamp = try? Timestamp(rfc3339: time),
+           let event = try? assembler.assemble(
+               // Ids differ on every event; only the source goes through the repeated-value cache.
+               id: root.value(ofAttribute: Self.idAttribute).map { String(decoding: $0, as: UTF8.self) },
+               source: root.unqualifiedAttribute("source"),
+               type: type, timestamp: timestamp,
+               fields: XMLEventFields(element: root), names: .xmlAttributes
+           ) {
+            return DecodeRecord(location: InputLocation(origin: origin, line: root.line), outcome: .event(event))
+        }
+        return record(for: element.copy(), origin: origin, schema: schema)
     }
 
     /// One event element to one record.
@@ -204,10 +352,72 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
     }
 }
 
+/// Decoded events waiting to settle (see `CanonicalXMLDecoder.scan`), oldest first, in a ring
+/// of manually managed memory: each record is written once and handed to the sink where it lies.
+/// A record is a few hundred bytes, and moving every one into and out of a collection cost more
+/// than building it.
+private final class SettlingQueue {
+    private var records: UnsafeMutablePointer<DecodeRecord>
+    private var ends: UnsafeMutablePointer<Int>
+    private var capacity: Int
+    private var head = 0
+    private(set) var count = 0
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+        records = .allocate(capacity: capacity)
+        ends = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        for offset in 0..<count { (records + (head + offset) % capacity).deinitialize(count: 1) }
+        records.deallocate()
+        ends.deallocate()
+    }
+
+    /// Queues the record of an element that ended at byte `end`.
+    func append(_ record: consuming DecodeRecord, end: Int) {
+        if count == capacity { grow() }
+        let slot = (head + count) % capacity
+        (records + slot).initialize(to: record)
+        ends[slot] = end
+        count += 1
+    }
+
+    /// Hands every record of an element that ended by `offset` to `sink`, in order, and forgets
+    /// it; answers how many.
+    func release(endingBy offset: Int, to sink: (DecodeRecord) -> Void) -> Int {
+        var released = 0
+        while count > 0, ends[head] <= offset {
+            sink((records + head).move())
+            head = (head + 1) % capacity
+            count -= 1
+            released += 1
+        }
+        return released
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<DecodeRecord>.allocate(capacity: capacity * 2)
+        let largerEnds = UnsafeMutablePointer<Int>.allocate(capacity: capacity * 2)
+        for offset in 0..<count {
+            let slot = (head + offset) % capacity
+            (larger + offset).moveInitialize(from: records + slot, count: 1)
+            largerEnds[offset] = ends[slot]
+        }
+        records.deallocate()
+        ends.deallocate()
+        records = larger
+        ends = largerEnds
+        capacity *= 2
+        head = 0
+    }
+}
+
 /// The data fields of one event element: attributes, plus `<name>`/`<reason>` text and the
-/// `<dependsOn>`/`<score>` lists.
-struct XMLEventFields: EventFieldSource {
-    let element: XMLElement
+/// `<dependsOn>`/`<score>` lists. Read from a copy or, on the fast path, from the scanner's bytes.
+struct XMLEventFields<Element: ExchangeElement>: EventFieldSource {
+    let element: Element
 
     func displayName(of key: String) -> String {
         switch key {
@@ -217,17 +427,17 @@ struct XMLEventFields: EventFieldSource {
     }
 
     func string(_ key: String) throws(FieldProblem) -> String? {
-        switch key {
-        case "name", "reason":
-            element.children.first { $0.localName == key }?.text
-        default:
-            element.attribute(key)
+        // The first byte before the comparison: a mismatch takes the general string comparison.
+        let first = key.utf8.first
+        if first == UInt8(ascii: "n") && key == "name" || first == UInt8(ascii: "r") && key == "reason" {
+            return element.children.first { $0.hasLocalName(key) }?.text
         }
+        return element.unqualifiedAttribute(key)
     }
 
     func number(_ key: String) throws(FieldProblem) -> Double? {
-        guard let text = element.attribute(key) else { return nil }
-        guard let value = Self.parseNumber(text) else {
+        guard let text = element.unqualifiedAttribute(key) else { return nil }
+        guard let value = XMLNumber.parse(text) else {
             throw FieldProblem(field: displayName(of: key), "not a number: \"\(EventAssembler.clip(text))\"")
         }
         guard value.isFinite else { throw FieldProblem(field: displayName(of: key), "number out of range") }
@@ -235,7 +445,7 @@ struct XMLEventFields: EventFieldSource {
     }
 
     func bool(_ key: String) throws(FieldProblem) -> Bool? {
-        guard let text = element.attribute(key) else { return nil }
+        guard let text = element.unqualifiedAttribute(key) else { return nil }
         switch text.trimmingXMLWhitespace {
         case "true", "1": return true
         case "false", "0": return false
@@ -244,24 +454,22 @@ struct XMLEventFields: EventFieldSource {
     }
 
     func stringList(_ key: String) throws(FieldProblem) -> [String]? {
-        let items = element.children.filter { $0.localName == key }
-        guard !items.isEmpty else { return nil }
         var list: [String] = []
-        for item in items {
-            guard let reference = item.attribute("ref") else { throw FieldProblem(field: key + "/@ref", "missing") }
+        for item in element.children where item.hasLocalName(key) {
+            guard let reference = item.unqualifiedAttribute("ref") else { throw FieldProblem(field: key + "/@ref", "missing") }
             list.append(reference)
         }
-        return list
+        return list.isEmpty ? nil : list
     }
 
     func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]? {
-        guard element.children.contains(where: { $0.localName == "score" }) else { return nil }
+        guard element.children.contains(where: { $0.hasLocalName("score") }) else { return nil }
         var scores: [(String, Double)] = []
-        scores.reserveCapacity(element.children.count)
-        for item in element.children where item.localName == "score" {
-            guard let domain = item.attribute("domain") else { throw FieldProblem(field: "score/@domain", "missing") }
-            guard let text = item.attribute("value") else { throw FieldProblem(field: key + "." + domain, "score/@value missing") }
-            guard let value = Self.parseNumber(text) else {
+        scores.reserveCapacity(element.childCount)
+        for item in element.children where item.hasLocalName("score") {
+            guard let domain = item.unqualifiedAttribute("domain") else { throw FieldProblem(field: "score/@domain", "missing") }
+            guard let text = item.unqualifiedAttribute("value") else { throw FieldProblem(field: key + "." + domain, "score/@value missing") }
+            guard let value = XMLNumber.parse(text) else {
                 throw FieldProblem(field: key + "." + domain, "not a number: \"\(EventAssembler.clip(text))\"")
             }
             guard value.isFinite else { throw FieldProblem(field: key + "." + domain, "number out of range") }
@@ -269,10 +477,12 @@ struct XMLEventFields: EventFieldSource {
         }
         return scores
     }
+}
 
+enum XMLNumber {
     /// XSD decimal and integer lexical forms (surrounding whitespace allowed); not Swift's wider
     /// `Double(_:)` grammar, which would also take "nan", "inf" and hexadecimal.
-    static func parseNumber(_ text: String) -> Double? {
+    static func parse(_ text: String) -> Double? {
         // One digit (every ZRM score) needs no trimming and no strtod.
         if text.utf8.count == 1, let digit = text.utf8.first, digit >= 0x30, digit <= 0x39 {
             return Double(digit - 0x30)

@@ -60,6 +60,18 @@ public struct EventAssembler: Sendable {
         return try assemble(identifiedID: id, source: source, type: type, time: time, fields: fields, names: names)
     }
 
+    /// For a decoder that has parsed the time already (the XML fast path, straight from its
+    /// bytes): the same checks in the same order as above, for an event whose time is fine.
+    func assemble(
+        id: String?, source: String?, type: EventType, timestamp: Timestamp,
+        fields: some EventFieldSource, names: EnvelopeNames
+    ) throws(FieldProblem) -> Event {
+        let id = try Self.identifier(id, field: names.id)
+        let source = try Self.identifier(source, field: names.source)
+        let body = try self.body(type: type, fields: fields)
+        return Event(identity: EventIdentity(source: source, id: id), time: timestamp, body: body)
+    }
+
     private func assemble(
         identifiedID id: String, source: String, type: EventType, time: String?,
         fields: some EventFieldSource, names: EnvelopeNames

@@ -3,6 +3,8 @@
 /// daemon validates without finding its config directory, and compiled once per process.
 public enum ExchangeSchema {
     public static let namespace = "urn:ketenzicht:exchange:1"
+    /// The same, for byte comparisons.
+    static let staticNamespace: StaticString = "urn:ketenzicht:exchange:1"
 
     public static let xsd: String = #"""
 <?xml version="1.0" encoding="UTF-8"?>

@@ -9,6 +9,8 @@ import XMLStreaming
 /// libxml2 (`XMLSchema.issues(in:)`), so every verdict and message on an unusual element is
 /// still libxml2's own. Keep `Kind` below in step with `ExchangeSchema.xsd`; the
 /// differential tests in `ExchangeValidationTests` compare both paths with streaming validation.
+/// Generic over `ExchangeElement`: the scanner's fast path asks the same questions of bytes in
+/// place that the general path asks of a copied `XMLElement`.
 enum ExchangeValidation {
     /// The schema-validity issues of an event element of a known type in the exchange namespace.
     static func issues(in element: XMLElement, type: EventType, schema: XMLSchema) -> [XMLIssue] {
@@ -65,13 +67,12 @@ enum ExchangeValidation {
 
         /// The type of an attribute the XSD declares on this element, and whether it is
         /// required; nil for any other attribute. A switch: this runs for every attribute.
-        func rule(for name: String) -> (type: SimpleType, required: Bool)? {
-            // Keyed on length and first byte, then one comparison: a string switch compares case
-            // by case, and every mismatch takes the general (Unicode) comparison.
-            guard let first = name.utf8.first else { return nil }
-            let declared: String
+        func rule(for name: UnsafeBufferPointer<UInt8>) -> (type: SimpleType, required: Bool)? {
+            // Keyed on length and first byte, then one byte comparison.
+            guard let first = name.first else { return nil }
+            let declared: StaticString
             let rule: (type: SimpleType, required: Bool)?
-            switch (name.utf8.count, first) {
+            switch (name.count, first) {
             case (2, UInt8(ascii: "i")): (declared, rule) = ("id", isEvent ? (.identifier, true) : nil)
             case (6, UInt8(ascii: "s")): (declared, rule) = ("source", isEvent ? (.identifier, true) : nil)
             case (4, UInt8(ascii: "t")): (declared, rule) = ("time", isEvent ? (.dateTime, true) : nil)
@@ -92,82 +93,78 @@ enum ExchangeValidation {
             case (3, UInt8(ascii: "r")): (declared, rule) = ("ref", self == .dependsOn ? (.identifier, true) : nil)
             default: return nil
             }
-            return name == declared ? rule : nil
+            return sameBytes(name, declared) ? rule : nil
         }
     }
 
-    static func isPlainlyValid(_ element: XMLElement, type: EventType) -> Bool {
+    static func isPlainlyValid<Element: ExchangeElement>(_ element: Element, type: EventType) -> Bool {
         let kind = Kind(type)
         guard attributesArePlain(element, kind) else { return false }
         switch kind {
         case .status, .completed, .regie, .score, .dependsOn:
             // Attributes only: no text, not even whitespace, and no children.
-            return element.children.isEmpty && element.text.isEmpty
+            return element.childCount == 0 && element.textByteCount == 0
         case .party:
-            return isBlank(element.text) && element.children.count == 1 && isTextElement(element.children[0], named: "name")
+            return isBlank(element) && element.childCount == 1 && element.firstChild.map { isTextElement($0, named: "name") } == true
         case .ended:
-            guard isBlank(element.text) else { return false }
-            return element.children.isEmpty || (element.children.count == 1 && isTextElement(element.children[0], named: "reason"))
+            guard isBlank(element) else { return false }
+            return element.childCount == 0 || (element.childCount == 1 && element.firstChild.map { isTextElement($0, named: "reason") } == true)
         case .assessment:
-            guard isBlank(element.text), !element.children.isEmpty else { return false }
+            guard isBlank(element), element.childCount > 0 else { return false }
             return element.children.allSatisfy { isEmptyChild($0, named: "score", kind: .score) }
         case .referral:
-            guard isBlank(element.text) else { return false }
+            guard isBlank(element) else { return false }
             return element.children.allSatisfy { isEmptyChild($0, named: "dependsOn", kind: .dependsOn) }
         }
     }
 
-    private static func attributesArePlain(_ element: XMLElement, _ kind: Kind) -> Bool {
+    private static func attributesArePlain<Element: ExchangeElement>(_ element: Element, _ kind: Kind) -> Bool {
         var required = 0
-        for attribute in element.attributes {
+        let plain = element.allAttributes { namespaced, name, value in
             // Namespaced attributes (xsi:type, xsi:nil, foreign ones) are libxml2's to judge.
-            guard attribute.namespaceURI == nil, let rule = kind.rule(for: attribute.localName),
-                  isPlain(attribute.value, rule.type)
-            else { return false }
+            guard !namespaced, let rule = kind.rule(for: name), isPlain(value, rule.type) else { return false }
             if rule.required { required += 1 }
+            return true
         }
         // Attribute names are unique in well-formed XML, so counting finds every required one.
-        return required == kind.requiredCount
+        return plain && required == kind.requiredCount
     }
 
-    private static func isTextElement(_ element: XMLElement, named name: String) -> Bool {
-        element.localName == name && element.namespaceURI == ExchangeSchema.namespace
-            && element.attributes.isEmpty && element.children.isEmpty
-            && isPlain(element.text, .text)
+    private static func isTextElement<Element: ExchangeElement>(_ element: Element, named name: String) -> Bool {
+        element.hasLocalName(name) && element.isInExchangeNamespace
+            && element.attributeCount == 0 && element.childCount == 0
+            && element.textByteCount <= 4096
     }
 
-    private static func isEmptyChild(_ element: XMLElement, named name: String, kind: Kind) -> Bool {
-        element.localName == name && element.namespaceURI == ExchangeSchema.namespace
-            && element.children.isEmpty && element.text.isEmpty
+    private static func isEmptyChild<Element: ExchangeElement>(_ element: Element, named name: String, kind: Kind) -> Bool {
+        element.hasLocalName(name) && element.isInExchangeNamespace
+            && element.childCount == 0 && element.textByteCount == 0
             && attributesArePlain(element, kind)
     }
 
     /// Whitespace as XML (and libxml2's element-only content check) defines it.
-    private static func isBlank(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    private static func isBlank<Element: ExchangeElement>(_ element: Element) -> Bool {
+        element.textAllSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
     }
 
-    /// Whether `value` is certainly valid for `type`. The XSD lengths count characters, and a
+    /// Whether `bytes` are certainly valid for `type`. The XSD lengths count characters, and a
     /// character is at least one UTF-8 byte, so a byte count within the bound is within it.
-    static func isPlain(_ value: String, _ type: SimpleType) -> Bool {
+    static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>, _ type: SimpleType) -> Bool {
         switch type {
-        case .urgency: return value == "regulier" || value == "urgent" || value == "crisis"
-        case .boolean: return value == "true" || value == "false" || value == "1" || value == "0"
-        default: break
+        case .identifier: !bytes.isEmpty && bytes.count <= 256
+        case .text: bytes.count <= 4096
+        case .bsn: bytes.count == 9 && bytes.allSatisfy(isDigit)
+        case .urgency: equal(bytes, "regulier") || equal(bytes, "urgent") || equal(bytes, "crisis")
+        case .boolean: equal(bytes, "true") || equal(bytes, "false") || equal(bytes, "1") || equal(bytes, "0")
+        case .zrmScore: bytes.count == 1 && bytes[0] >= 0x31 && bytes[0] <= 0x35
+        case .capacity: isPlainDecimal(bytes, positive: false)
+        case .days: isPlainDecimal(bytes, positive: true)
+        case .dateTime: isPlainDateTime(bytes)
         }
-        var text = value
-        return text.withUTF8 { bytes in
-            switch type {
-            case .identifier: !bytes.isEmpty && bytes.count <= 256
-            case .text: bytes.count <= 4096
-            case .bsn: bytes.count == 9 && bytes.allSatisfy(isDigit)
-            case .zrmScore: bytes.count == 1 && bytes[0] >= 0x31 && bytes[0] <= 0x35
-            case .capacity: isPlainDecimal(bytes, positive: false)
-            case .days: isPlainDecimal(bytes, positive: true)
-            case .dateTime: isPlainDateTime(bytes)
-            case .urgency, .boolean: false
-            }
-        }
+    }
+
+    private static func equal(_ value: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+        sameBytes(value, text)
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
@@ -216,7 +213,11 @@ enum ExchangeValidation {
         else { return false }
         guard year >= 1000, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59 else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        let monthDays = switch month {
+        case 2: leap ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
         guard day >= 1, day <= monthDays else { return false }
         var index = 19
         if index < bytes.count, bytes[index] == 0x2E {

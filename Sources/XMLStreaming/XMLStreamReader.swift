@@ -44,7 +44,15 @@ public final class XMLStreamReader {
     private var refusal: XMLIssue?
     private let names = NameCache()
 
-    private static let parseOptions = Int32(bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_COMPACT.rawValue)
+    static let parseOptions = Int32(bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_COMPACT.rawValue)
+
+    /// How far (in bytes) libxml2 can have parsed beyond the end of the element `readElement()`
+    /// or `passOverElement()` just finished, when the next child of the root starts within 16
+    /// KiB of text, comments or processing instructions (`XMLEventScanner` hands over
+    /// otherwise). xmlTextReader feeds its parser 512 bytes at a time until the next node
+    /// exists and a tag has been seen: at most the node after the element (a start tag is at
+    /// most `ByteFeeder.maxMarkupBytes`) and a chunk or two, about 82 KiB. With a wide margin.
+    public static let lookaheadBound = 256 * 1024
 
     /// Opens a file for streaming. The file is read in small blocks and never held whole.
     public convenience init(path: String, schema: XMLSchema? = nil) throws(XMLReaderError) {
@@ -330,6 +338,26 @@ public final class XMLStreamReader {
         return element
     }
 
+    /// Moves past the current element as `readElement()` does, without copying it, for a
+    /// caller that has already decoded it another way (after `XMLEventScanner` handed over):
+    /// it is never handed out again, not even by `completeTopLevelElementsAfterFailure()`,
+    /// which it is marked for even when parsing fails inside it. Answers false when it does.
+    public func passOverElement() -> Bool {
+        guard nodeKind == .element, let start = xmlTextReaderCurrentNode(handle) else { return false }
+        let startDepth = depth
+        defer {
+            if startDepth == 1 {
+                _ = diagnostics.take(for: start)
+                diagnostics.markCopied(start)
+            }
+        }
+        guard !isEmptyElement else { return true }
+        while true {
+            guard read() == .node else { return false }
+            if nodeKind == .endElement, depth == startDepth { return true }
+        }
+    }
+
     /// After a fatal error: the children of the root that libxml2 had parsed completely but the
     /// reader had not reached yet. libxml2 parses ahead of the reader, so without this a good
     /// event just before a syntax error would be lost with it.
@@ -545,7 +573,7 @@ private final class Diagnostics {
 /// Everything delivered is also checked for what libxml2 2.9 handles badly: input that is not
 /// ASCII-compatible (the DOCTYPE scanner reads bytes as ASCII) and markup so long that it can
 /// only be thousands of attributes, which libxml2 checks for duplicates pairwise.
-private final class ByteFeeder {
+final class ByteFeeder {
     private let fd: Int32
     private let bytes: [UInt8]
     let totalBytes: Int?
@@ -565,6 +593,8 @@ private final class ByteFeeder {
     /// Where the `<` of markup not yet closed by a `>` was delivered.
     private var markupStart: Int?
     private var firstBytes: [UInt8] = []
+    /// Whether to keep `lastContentLine` and `endsWithEndTag(of:)` up to date.
+    var tracksLines = true
     /// Read to the end: what libxml2 says next may be about a truncated input.
     private(set) var reachedEnd = false
     private var newlines = 0
@@ -646,6 +676,9 @@ private final class ByteFeeder {
         if let start = markupStart, delivered + chunk.count - start > Self.maxMarkupBytes {
             return "too long: a tag of more than \(Self.maxMarkupBytes) bytes (no event needs one, and thousands of attributes would stall the parser)"
         }
+        // Lines and the tail only serve the reader's truncation message; the scanner hands a
+        // truncated input over to the reader.
+        guard tracksLines else { return nil }
         var position = 0
         while position < chunk.count, let found = memchr(base + position, 0x0A, chunk.count - position) {
             newlines += 1
