@@ -8,8 +8,9 @@ public import KetenzichtIngest
 /// `Ledger.ingest` uses, in the same order, so an answer is the one a state directory that
 /// ingested the same files would give.
 ///
-/// Like an ingest, decoding runs on a thread of its own ahead of the model, so both cores work.
-/// Refused events are counted and described in the summary; there is no quarantine to keep them.
+/// Like an ingest, decoding runs on threads of its own ahead of the model (`DecodePipeline`), so
+/// every core works. Refused events are counted and described in the summary; there is no
+/// quarantine to keep them.
 public struct InMemoryIngest {
     public private(set) var model: ChainModel
     private let assembler: EventAssembler
