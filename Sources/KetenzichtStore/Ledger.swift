@@ -88,40 +88,38 @@ public final class Ledger {
 
     private func rebuild() throws {
         let decoder = CloudEventsDecoder(assembler: assembler, maxLineBytes: settings.maxLineBytes)
-        // Reading and decoding the store runs on its own thread, a bounded queue ahead of the model,
-        // so that a restart uses both cores as ingest does.
-        let pipe = BoundedPipe<(items: [ReplayItem], keys: [ChainModel.EventKeys])>(capacity: 4)
+        // One thread reads the store in batches and hands them in turn to the decoding threads;
+        // the model takes their results in the same turn, so events come back in store order.
+        // A restart thus uses every core, as an ingest does (DecodePipeline).
+        typealias Decoded = (items: [ReplayItem], keys: [ChainModel.EventKeys])
+        let workers = DecodePipeline.threads
+        let batches = (0..<workers).map { _ in BoundedPipe<(seqs: [Int64], ndjson: [UInt8])>(capacity: 2) }
+        let results = (0..<workers).map { _ in BoundedPipe<Decoded>(capacity: 2) }
         let failure = ReplayFailure()
         let store = store
         BackgroundThread.start(name: "ketenzicht.replay") {
+            var next = 0
             do {
                 try store.replay { seqs, ndjson in
-                    var items: [ReplayItem] = []
-                    var keys: [ChainModel.EventKeys] = []
-                    items.reserveCapacity(seqs.count)
-                    keys.reserveCapacity(seqs.count)
-                    decoder.decode(.bytes(ndjson, origin: "store"), progress: nil) { record in
-                        let index = items.count
-                        let seq = index < seqs.count ? seqs[index] : -1
-                        switch record.outcome {
-                        case .failure(let issue, _):
-                            let location = InputLocation(origin: "store event #\(seq)")
-                            keys.append(.none)
-                            items.append(ReplayItem(seq: seq, event: nil, fingerprint: 0,
-                                                    issue: IngestIssue(location: location, event: issue.event, field: issue.field, message: issue.message)))
-                        case .event(let event):
-                            keys.append(ChainModel.EventKeys(event))
-                            items.append(ReplayItem(seq: seq, event: event, fingerprint: event.fingerprint, issue: nil))
-                        }
-                    }
-                    pipe.put((items, keys))
+                    batches[next].put((seqs, ndjson))
+                    next = (next + 1) % workers
                 }
             } catch {
                 failure.error = error
             }
-            pipe.close()
+            for pipe in batches { pipe.close() }
         }
-        while let (items, keys) = pipe.take() {
+        for part in 0..<workers {
+            BackgroundThread.start(name: "ketenzicht.replay-decode") {
+                while let (seqs, ndjson) = batches[part].take() {
+                    results[part].put(Self.decodeStored(seqs: seqs, ndjson: ndjson, with: decoder))
+                }
+                results[part].close()
+            }
+        }
+        var part = 0
+        while let (items, keys) = results[part].take() {
+            part = (part + 1) % workers
             for index in items.indices {
                 Self.prefetch(&model, ahead: index, keys: keys)
                 let item = items[index]
@@ -141,7 +139,33 @@ public final class Ledger {
                 nextSeq = max(nextSeq, item.seq + 1)
             }
         }
+        // The thread with the next batch has none: the store is read, and the others are done.
+        for pipe in results { while pipe.take() != nil {} }
         if let error = failure.error { throw error }
+    }
+
+    /// One batch of stored lines as the model takes it: each event with its digest and keys, or
+    /// why it no longer decodes, under its store seq.
+    private static func decodeStored(seqs: [Int64], ndjson: [UInt8], with decoder: CloudEventsDecoder) -> (items: [ReplayItem], keys: [ChainModel.EventKeys]) {
+        var items: [ReplayItem] = []
+        var keys: [ChainModel.EventKeys] = []
+        items.reserveCapacity(seqs.count)
+        keys.reserveCapacity(seqs.count)
+        decoder.decode(.bytes(ndjson, origin: "store"), progress: nil) { record in
+            let index = items.count
+            let seq = index < seqs.count ? seqs[index] : -1
+            switch record.outcome {
+            case .failure(let issue, _):
+                let location = InputLocation(origin: "store event #\(seq)")
+                keys.append(.none)
+                items.append(ReplayItem(seq: seq, event: nil, fingerprint: 0,
+                                        issue: IngestIssue(location: location, event: issue.event, field: issue.field, message: issue.message)))
+            case .event(let event):
+                keys.append(ChainModel.EventKeys(event))
+                items.append(ReplayItem(seq: seq, event: event, fingerprint: event.fingerprint, issue: nil))
+            }
+        }
+        return (items, keys)
     }
 
     /// Rebuilds the model from what the store holds, after a failed commit. Should the store not
