@@ -248,8 +248,8 @@ def main(results_path, output_path, elapsed):
     w("")
     w("Opening an existing state directory replays every stored event into the model (the restart of SPEC §7).")
     w("Target (issue 6): the rebuild takes no longer than a fresh JSON ingest of the same events (ratio ≥ 1×). The replay")
-    w("decodes the stored lines on one thread while the model applies them on another; a fresh ingest of a file of lines")
-    w("decodes on two (`DecodePipeline`) and commits on a third.")
+    w("reads the stored lines in batches on one thread, decodes them on two and applies them on another, in store order;")
+    w("a fresh ingest of a file of lines decodes on two threads (`DecodePipeline`), applies on a third and commits on a fourth.")
     w("")
     restart_ratio = ingest / rebuild if rebuild and ingest else None
     restart_result = "" if restart_ratio is None else ("**met**" if restart_ratio >= 1 else f"**missed** (rebuild takes {1 / restart_ratio:.2f}× the ingest)")
