@@ -84,6 +84,8 @@ public final class Ledger {
     /// pipe's close/take orders the write before the read.
     private final class ReplayFailure: @unchecked Sendable {
         var error: (any Error)?
+        /// The store being read, cleared by the reading thread when it is done.
+        var store: EventStore?
     }
 
     private func rebuild() throws {
@@ -96,17 +98,21 @@ public final class Ledger {
         let batches = (0..<workers).map { _ in BoundedPipe<(seqs: [Int64], ndjson: [UInt8])>(capacity: 2) }
         let results = (0..<workers).map { _ in BoundedPipe<Decoded>(capacity: 2) }
         let failure = ReplayFailure()
-        let store = store
+        failure.store = store
         BackgroundThread.start(name: "ketenzicht.replay") {
             var next = 0
             do {
-                try store.replay { seqs, ndjson in
+                try failure.store?.replay { seqs, ndjson in
                     batches[next].put((seqs, ndjson))
                     next = (next + 1) % workers
                 }
             } catch {
                 failure.error = error
             }
+            // Let go of the store before the model can see the end: once the ledger is gone,
+            // nothing may hold the database open (its files are removed when the last
+            // connection closes, and a test or the next start looks at them right away).
+            failure.store = nil
             for pipe in batches { pipe.close() }
         }
         for part in 0..<workers {
@@ -441,6 +447,9 @@ final class Committer: @unchecked Sendable {
     /// A failure sticks: every later wait throws it too.
     func wait() throws -> ChainModel? {
         inFlight.wait()
+        // The commit block signals the group before it returns and lets go of this committer
+        // (and so of the store); an empty block behind it waits for that too.
+        queue.sync {}
         if let failure { throw failure }
         defer { snapshot = nil }
         return snapshot
