@@ -44,6 +44,8 @@ public struct Pseudonymizer: Sendable {
 
     /// Nine digits, plain or written in groups as `redactingBSNs` recognises them (`111.222.333`).
     public static func looksLikeWrittenBSN(_ text: String) -> Bool {
+        // Every shape holds nine digits; the ids checked on every event mostly hold fewer.
+        guard asciiDigitCount(text) >= 9 else { return false }
         let redacted = redactingBSNs(text).utf8
         // Bytes, not Characters: a combining mark is a byte outside the set either way.
         return redacted.contains(UInt8(ascii: "*")) && redacted.allSatisfy { $0 == 0x2A || $0 == 0x20 || $0 == 0x2E || $0 == 0x2D }
