@@ -145,15 +145,7 @@ private struct Run {
             // to its start, and must let go of them again as it passes.
             releasedTo = min(releasedTo, blockStart)
             if block % parts == part {
-                var lineStart = blockStart
-                while lineStart < blockEnd {
-                    let lineEnd = min(self.lineEnd(from: lineStart), blockEnd)
-                    decodeLine(start: lineStart, end: lineEnd, line: line, sink: sink)
-                    releasedTo = min(releasedTo, lineStart)
-                    lineStart = lineEnd + 1
-                    line += 1
-                    reportProgress(lineStart)
-                }
+                line = decodeLines(from: blockStart, to: blockEnd, firstLine: line, sink: sink)
                 endOfBlock()
             } else {
                 line += newlines(from: blockStart, to: blockEnd)
@@ -194,17 +186,22 @@ private struct Run {
 
     // MARK: - NDJSON
 
-    mutating func decodeLines(from start: Int, sink: (consuming DecodeRecord) -> Void) {
+    /// Decodes the lines in `start..<end` (which ends at a line end or at `count`), numbering
+    /// them from `firstLine`; answers the number of the line after them.
+    @discardableResult
+    mutating func decodeLines(from start: Int, to end: Int? = nil, firstLine: Int = 1, sink: (consuming DecodeRecord) -> Void) -> Int {
+        let end = end ?? count
         var lineStart = start
-        var line = 1
-        while lineStart < count {
-            let lineEnd = self.lineEnd(from: lineStart)
+        var line = firstLine
+        while lineStart < end {
+            let lineEnd = min(self.lineEnd(from: lineStart), end)
             decodeLine(start: lineStart, end: lineEnd, line: line, sink: sink)
             releasedTo = min(releasedTo, lineStart)
             lineStart = lineEnd + 1
             line += 1
             reportProgress(lineStart)
         }
+        return line
     }
 
     /// The offset of the newline ending the line that starts at `start`, or `count`. In a file
