@@ -80,13 +80,9 @@ public enum InputFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// BSN-shaped digits replaced by `*`, for anything from refused input that is kept or printed: a
-/// run of exactly nine digits, or nine digits grouped as people write them, 3-3-3, 4-2-3 or 3-2-4
-/// with single spaces, dots or hyphens (`111 222 333`, `1112.22.333`). A raw BSN must never reach
-/// disk or a log (SPEC §4). Dates and AGB codes (eight digits) are left alone.
 /// How many ASCII digits `text` holds, read as contiguous bytes (`withUTF8` gives them for short
 /// strings too, where iterating the UTF-8 view is several times slower).
-func asciiDigitCount(_ text: String) -> Int {
+private func asciiDigitCount(_ text: String) -> Int {
     var text = text
     return text.withUTF8 { bytes in
         var digits = 0
@@ -95,6 +91,10 @@ func asciiDigitCount(_ text: String) -> Int {
     }
 }
 
+/// BSN-shaped digits replaced by `*`, for anything from refused input that is kept or printed: a
+/// run of exactly nine digits, or nine digits grouped as people write them, 3-3-3, 4-2-3 or 3-2-4
+/// with single spaces, dots or hyphens (`111 222 333`, `1112.22.333`). A raw BSN must never reach
+/// disk or a log (SPEC §4). Dates and AGB codes (eight digits) are left alone.
 public func redactingBSNs(_ text: String) -> String {
     // Every shape redacted holds nine digits; most text (ids, names) has far fewer, and is
     // checked on every event, so it skips the copy below.

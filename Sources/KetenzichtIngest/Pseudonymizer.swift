@@ -44,8 +44,7 @@ public struct Pseudonymizer: Sendable {
 
     /// Nine digits, plain or written in groups as `redactingBSNs` recognises them (`111.222.333`).
     public static func looksLikeWrittenBSN(_ text: String) -> Bool {
-        // Every shape holds nine digits; the ids checked on every event mostly hold fewer.
-        guard asciiDigitCount(text) >= 9 else { return false }
+        // `redactingBSNs` returns text with fewer than nine digits unchanged, without a copy.
         let redacted = redactingBSNs(text).utf8
         // Bytes, not Characters: a combining mark is a byte outside the set either way.
         return redacted.contains(UInt8(ascii: "*")) && redacted.allSatisfy { $0 == 0x2A || $0 == 0x20 || $0 == 0x2E || $0 == 0x2D }
@@ -85,14 +84,19 @@ public struct Pseudonymizer: Sendable {
         return Pseudonymizer(keyBytes: [UInt8](data))
     }
 
+    /// A fresh key: 32 bytes from the system's random source.
+    public static func randomKeyBytes() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in generator.next() }
+    }
+
     /// Writes a new key whole or not at all: under a temporary name, synced, then linked into
     /// place. A crash halfway leaves no empty key file behind (which would stop every later start),
     /// and the key is on disk before any pseudonym made with it can be committed. Returns nil when
     /// another process linked its key first; that one is then read like any existing key.
     private static func createKey(at path: String) throws -> Pseudonymizer? {
-        var bytes = [UInt8](repeating: 0, count: 32)
+        let bytes = randomKeyBytes()
         var generator = SystemRandomNumberGenerator()
-        for index in bytes.indices { bytes[index] = generator.next() }
         let temporary = path + ".new-\(getpid())-\(UInt32.random(in: 0...UInt32.max, using: &generator))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
