@@ -67,32 +67,24 @@ public struct CanonicalJSONWriter: Sendable {
 
     public static func appendString(_ string: String, to bytes: inout [UInt8]) {
         bytes.append(0x22)
-        let utf8 = string.utf8
-        // Almost no string needs an escape: then it is one copy. Scanning the contiguous bytes
-        // rather than the UTF8View keeps this a plain loop and a memcpy.
-        let copied: Bool? = utf8.withContiguousStorageIfAvailable { buffer in
-            for byte in buffer where byte < 0x20 || byte == 0x22 || byte == 0x5c { return false }
-            bytes.append(contentsOf: buffer)
-            return true
-        }
-        if copied == true {
-            bytes.append(0x22)
-            return
-        }
-        if copied == nil, !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
-            bytes.append(contentsOf: utf8)
-            bytes.append(0x22)
-            return
-        }
-        for byte in utf8 {
-            switch byte {
-            case 0x22: bytes += [0x5c, 0x22]
-            case 0x5c: bytes += [0x5c, 0x5c]
-            case 0x0a: bytes += [0x5c, UInt8(ascii: "n")]
-            case 0x0d: bytes += [0x5c, UInt8(ascii: "r")]
-            case 0x09: bytes += [0x5c, UInt8(ascii: "t")]
-            case ..<0x20: bytes += Array("\\u00".utf8) + Array(hexByte(byte).utf8)
-            default: bytes.append(byte)
+        // `withUTF8` gives contiguous bytes for every string, short ones held inline included.
+        var string = string
+        string.withUTF8 { utf8 in
+            // Almost no string needs an escape: then it is one copy.
+            guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) else {
+                bytes.append(contentsOf: utf8)
+                return
+            }
+            for byte in utf8 {
+                switch byte {
+                case 0x22: bytes += [0x5c, 0x22]
+                case 0x5c: bytes += [0x5c, 0x5c]
+                case 0x0a: bytes += [0x5c, UInt8(ascii: "n")]
+                case 0x0d: bytes += [0x5c, UInt8(ascii: "r")]
+                case 0x09: bytes += [0x5c, UInt8(ascii: "t")]
+                case ..<0x20: bytes += Array("\\u00".utf8) + Array(hexByte(byte).utf8)
+                default: bytes.append(byte)
+                }
             }
         }
         bytes.append(0x22)
