@@ -18,7 +18,7 @@ func hashBytes(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8
         var offset = 0
         while offset + 8 <= bytes.count {
             let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            hash = rotateMix(hash ^ word)
+            hash = hashWord(hash ^ word)
             offset += 8
         }
         if offset < bytes.count {
@@ -29,7 +29,7 @@ func hashBytes(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8
                 shift += 8
                 offset += 1
             }
-            hash = rotateMix(hash ^ tail)
+            hash = hashWord(hash ^ tail)
         }
     }
     hash ^= hash >> 33
@@ -42,10 +42,7 @@ func hashBytes(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8
 
 /// One word into a running hash: the step `hashBytes` takes per eight bytes.
 @inline(__always)
-func hashWord(_ value: UInt64) -> UInt64 { rotateMix(value) }
-
-@inline(__always)
-private func rotateMix(_ value: UInt64) -> UInt64 {
+func hashWord(_ value: UInt64) -> UInt64 {
     let product = value &* 0x9E37_79B9_7F4A_7C15
     return product << 29 | product >> 35
 }

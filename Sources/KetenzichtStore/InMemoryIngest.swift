@@ -27,8 +27,7 @@ public struct InMemoryIngest {
     /// long as the process, since nothing made with it is kept. `usedKeyFile` says which.
     public static func pseudonymizer(keyFile: String) throws -> (pseudonymizer: Pseudonymizer, usedKeyFile: Bool) {
         if access(keyFile, F_OK) == 0 { return (try Pseudonymizer.loadOrCreateKey(at: keyFile), true) }
-        var generator = SystemRandomNumberGenerator()
-        return (Pseudonymizer(keyBytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }), false)
+        return (Pseudonymizer(keyBytes: Pseudonymizer.randomKeyBytes()), false)
     }
 
     /// An event, or what could not become one. The event is kept apart so that the model's

@@ -459,7 +459,6 @@ final class Committer: @unchecked Sendable {
 /// Decoded records with the canonical lines of their events, back to back in one buffer
 /// (one allocation per chunk, not a String per event).
 struct RecordChunk: DecodedChunk {
-
     struct Item: Sendable {
         var record: DecodeRecord
         var lineStart: Int

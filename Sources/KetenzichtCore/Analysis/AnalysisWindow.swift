@@ -39,7 +39,12 @@ extension ChainModel {
 
     /// A referral's norm: its `to` party's, or the crisis norm for `crisis` urgency.
     public func normDays(of referral: Referral) -> Double {
-        referral.urgency == .crisis ? catalog.crisisNormDays : normDays(ofParty: referral.to)
+        normDays(isCrisis: referral.urgency == .crisis, partyNorm: normDays(ofParty: referral.to))
+    }
+
+    /// The same rule for a caller that holds the party's norm itself (asked only when needed).
+    func normDays(isCrisis: Bool, partyNorm: @autoclosure () -> Double) -> Double {
+        isCrisis ? catalog.crisisNormDays : partyNorm()
     }
 
     /// Whether the party may hold regie: its own override, else its domain's.

@@ -52,7 +52,7 @@ public struct PartyMetrics: Sendable, Equatable {
             }
             var tally = tallies[to] ?? Tally()
             guard tally.count(created: lifecycle.created, started: lifecycle.started, state: state, window: window,
-                              norm: { isCrisis ? model.catalog.crisisNormDays : partyNorm() }) else { return }
+                              norm: { model.normDays(isCrisis: isCrisis, partyNorm: partyNorm()) }) else { return }
             tallies[to] = tally
         }
         var byParty: [String: Tally] = [:]
