@@ -1,3 +1,4 @@
+import KetenzichtTestSupport
 import Testing
 @testable import KetenzichtCore
 
@@ -57,6 +58,42 @@ import Testing
         #expect(far.rfc3339.hasSuffix("Z") && past.rfc3339.hasSuffix("Z"))
         #expect(Timestamp(millisecondsSinceEpoch: .max).adding(days: 1) == far)
         #expect(start.adding(days: 36_525).adding(days: -36_525) == start)
+    }
+
+    /// The fixed-position reader of the common layout answers only what the general parser
+    /// answers: the same instant, or nothing (and the general parser then words the refusal).
+    /// Random times, fields partly out of range, half of them with one byte replaced: every
+    /// position and every check is hit.
+    @Test func commonLayoutAgreesWithTheGeneralParser() throws {
+        var random = SplitMix64(seed: 20_261_126)
+        let replacements: [UInt8] = Array("0123456789-:TtZz+ ./a".utf8) + [0x2F, 0x3A, 0x3F, 0x40, 0x00, 0xFF, 0xC3, 0x99]
+        var taken = 0
+        for round in 0..<20_000 {
+            let year = Int.random(in: 0...9999, using: &random)
+            let month = Int.random(in: 0...13, using: &random), day = Int.random(in: 0...32, using: &random)
+            let hour = Int.random(in: 0...25, using: &random), minute = Int.random(in: 0...61, using: &random)
+            let second = Int.random(in: 0...61, using: &random)
+            func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            let yearText = String(repeating: "0", count: 4 - String(year).count) + String(year)
+            let offset = round % 3 == 0 ? "Z" : "\(round % 3 == 1 ? "+" : "-")\(two(Int.random(in: 0...25, using: &random))):\(two(Int.random(in: 0...61, using: &random)))"
+            var bytes = Array("\(yearText)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second))\(offset)".utf8)
+            if round % 2 == 1 {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = replacements.randomElement(using: &random)!
+            }
+            bytes.withUnsafeBufferPointer { buffer in
+                let general = try? Timestamp.parseAnyLayout(buffer)
+                if let fast = Timestamp.parseCommonLayout(buffer) {
+                    taken += 1
+                    #expect(fast == general, "\(String(decoding: buffer, as: UTF8.self))")
+                } else if general != nil {
+                    // Only the leap second and the lower-case or spaced forms are the general parser's alone.
+                    let text = String(decoding: buffer, as: UTF8.self)
+                    let leapSecond = buffer[17] == UInt8(ascii: "6") && buffer[18] == UInt8(ascii: "0")
+                    #expect(leapSecond || text.contains("t") || text.contains("z") || text.contains(" "), "\(text)")
+                }
+            }
+        }
+        #expect(taken > 1_000)
     }
 
     @Test func roundTripsAcrossCenturies() throws {
