@@ -88,6 +88,13 @@ public struct CaseAssessment: Sendable, Equatable {
         self.scores = scores.sorted { $0.lifeDomain < $1.lifeDomain }
     }
 
+    /// For scores already sorted by life domain (a decoder that knows each one's place).
+    public init(caseID: String, scoresInLifeDomainOrder scores: [(lifeDomain: String, score: Int)]) {
+        assert(zip(scores, scores.dropFirst()).allSatisfy { !($1.lifeDomain < $0.lifeDomain) }, "scores out of order")
+        self.caseID = caseID
+        self.scores = scores
+    }
+
     public static func == (lhs: CaseAssessment, rhs: CaseAssessment) -> Bool {
         lhs.caseID == rhs.caseID && lhs.scores.elementsEqual(rhs.scores) { $0.lifeDomain == $1.lifeDomain && $0.score == $1.score }
     }

@@ -51,27 +51,6 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         }
     }
 
-    /// `eventType(ofElement:)` on bytes, for the scanner's elements.
-    static func eventType(ofElement name: UnsafeBufferPointer<UInt8>) -> EventType? {
-        let type: EventType
-        let expected: StaticString
-        switch (name.count, name.first) {
-        case (5, UInt8(ascii: "p")): (type, expected) = (.partyRegistered, "party")
-        case (10, UInt8(ascii: "a")): (type, expected) = (.caseAssessed, "assessment")
-        case (8, UInt8(ascii: "r")):
-            (type, expected) = name[2] == UInt8(ascii: "f") ? (.referralCreated, "referral") : (.referralRejected, "rejected")
-        case (8, UInt8(ascii: "a")): (type, expected) = (.referralAccepted, "accepted")
-        case (7, UInt8(ascii: "s")): (type, expected) = (.referralStarted, "started")
-        case (9, UInt8(ascii: "c")): (type, expected) = (.referralCompleted, "completed")
-        case (9, UInt8(ascii: "w")): (type, expected) = (.referralWithdrawn, "withdrawn")
-        case (5, UInt8(ascii: "r")): (type, expected) = (.regieAssigned, "regie")
-        default: return nil
-        }
-        return sameBytes(name, expected) ? type : nil
-    }
-
-    private static var idAttribute: UnsafeBufferPointer<UInt8> { bytes(of: "id") }
-    private static var timeAttribute: UnsafeBufferPointer<UInt8> { bytes(of: "time") }
 
     static let elementNames = "party, assessment, referral, accepted, started, completed, rejected, withdrawn, regie"
 
@@ -130,10 +109,10 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
         switch input {
         case .file(let path):
             // The reader says why a file cannot be read.
-            guard let opened = try? XMLEventScanner(path: path, chunkSize: scanChunkSize) else { return 0 }
+            guard let opened = try? XMLEventScanner(path: path, chunkSize: scanChunkSize, tagging: ExchangeName.tag(of:)) else { return 0 }
             scanner = opened
         case .bytes(let bytes, let origin):
-            scanner = XMLEventScanner(bytes: bytes, documentURL: origin, chunkSize: scanChunkSize)
+            scanner = XMLEventScanner(bytes: bytes, documentURL: origin, chunkSize: scanChunkSize, tagging: ExchangeName.tag(of:))
         }
         let origin = input.origin
         let total = scanner.totalBytes ?? 0
@@ -283,14 +262,14 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
     /// `record(for: XMLElement…)`, so every refusal reads exactly as on the general path.
     func record(for element: ScannedElement, origin: String, schema: XMLSchema) -> DecodeRecord {
         let root = element.root
-        if root.isInExchangeNamespace, let type = Self.eventType(ofElement: root.localName),
+        if root.isInExchangeNamespace, let type = ExchangeName(rawValue: root.nameTag)?.eventType,
            ExchangeValidation.isPlainlyValid(root, type: type),
-           let time = root.value(ofAttribute: Self.timeAttribute),
+           let time = root.value(ofAttributeTagged: ExchangeName.time.rawValue),
            let timestamp = try? Timestamp(rfc3339: time),
            let event = try? assembler.assemble(
                // Ids differ on every event; only the source goes through the repeated-value cache.
-               id: root.value(ofAttribute: Self.idAttribute).map { String(decoding: $0, as: UTF8.self) },
-               source: root.unqualifiedAttribute("source"),
+               id: root.value(ofAttributeTagged: ExchangeName.id.rawValue).map { String(decoding: $0, as: UTF8.self) },
+               source: root.unqualifiedAttribute(.source),
                type: type, timestamp: timestamp,
                fields: XMLEventFields(element: root), names: .xmlAttributes
            ) {
@@ -419,60 +398,57 @@ private final class SettlingQueue {
 struct XMLEventFields<Element: ExchangeElement>: EventFieldSource {
     let element: Element
 
-    func displayName(of key: String) -> String {
-        switch key {
-        case "name", "reason", "dependsOn", "zrm": key
-        default: "@" + key
+    func displayName(of field: DataField) -> String {
+        ExchangeName(attributeFor: field) == nil ? field.keyText : "@" + field.keyText
+    }
+
+    func string(_ field: DataField) throws(FieldProblem) -> String? {
+        switch field {
+        case .name: element.children.first { $0.hasLocalName(.name) }?.text
+        case .reason: element.children.first { $0.hasLocalName(.reason) }?.text
+        default: ExchangeName(attributeFor: field).flatMap(element.unqualifiedAttribute)
         }
     }
 
-    func string(_ key: String) throws(FieldProblem) -> String? {
-        // The first byte before the comparison: a mismatch takes the general string comparison.
-        let first = key.utf8.first
-        if first == UInt8(ascii: "n") && key == "name" || first == UInt8(ascii: "r") && key == "reason" {
-            return element.children.first { $0.hasLocalName(key) }?.text
-        }
-        return element.unqualifiedAttribute(key)
-    }
-
-    func number(_ key: String) throws(FieldProblem) -> Double? {
-        guard let text = element.unqualifiedAttribute(key) else { return nil }
+    func number(_ field: DataField) throws(FieldProblem) -> Double? {
+        guard let text = ExchangeName(attributeFor: field).flatMap(element.unqualifiedAttribute) else { return nil }
         guard let value = XMLNumber.parse(text) else {
-            throw FieldProblem(field: displayName(of: key), "not a number: \"\(EventAssembler.clip(text))\"")
+            throw FieldProblem(field: displayName(of: field), "not a number: \"\(EventAssembler.clip(text))\"")
         }
-        guard value.isFinite else { throw FieldProblem(field: displayName(of: key), "number out of range") }
+        guard value.isFinite else { throw FieldProblem(field: displayName(of: field), "number out of range") }
         return value
     }
 
-    func bool(_ key: String) throws(FieldProblem) -> Bool? {
-        guard let text = element.unqualifiedAttribute(key) else { return nil }
+    func bool(_ field: DataField) throws(FieldProblem) -> Bool? {
+        guard let text = ExchangeName(attributeFor: field).flatMap(element.unqualifiedAttribute) else { return nil }
         switch text.trimmingXMLWhitespace {
         case "true", "1": return true
         case "false", "0": return false
-        default: throw FieldProblem(field: displayName(of: key), "must be true, false, 1 or 0, got \"\(EventAssembler.clip(text))\"")
+        default: throw FieldProblem(field: displayName(of: field), "must be true, false, 1 or 0, got \"\(EventAssembler.clip(text))\"")
         }
     }
 
-    func stringList(_ key: String) throws(FieldProblem) -> [String]? {
+    func stringList(_ field: DataField) throws(FieldProblem) -> [String]? {
+        guard field == .dependsOn else { return nil }
         var list: [String] = []
-        for item in element.children where item.hasLocalName(key) {
-            guard let reference = item.unqualifiedAttribute("ref") else { throw FieldProblem(field: key + "/@ref", "missing") }
+        for item in element.children where item.hasLocalName(.dependsOn) {
+            guard let reference = item.unqualifiedAttribute(.ref) else { throw FieldProblem(field: "dependsOn/@ref", "missing") }
             list.append(reference)
         }
         return list.isEmpty ? nil : list
     }
 
-    func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]? {
-        guard element.children.contains(where: { $0.hasLocalName("score") }) else { return nil }
+    func scores(_ field: DataField) throws(FieldProblem) -> [(String, Double)]? {
+        guard field == .zrm, element.children.contains(where: { $0.hasLocalName(.score) }) else { return nil }
         var scores: [(String, Double)] = []
         scores.reserveCapacity(element.childCount)
-        for item in element.children where item.hasLocalName("score") {
-            guard let domain = item.unqualifiedAttribute("domain") else { throw FieldProblem(field: "score/@domain", "missing") }
-            guard let text = item.unqualifiedAttribute("value") else { throw FieldProblem(field: key + "." + domain, "score/@value missing") }
+        for item in element.children where item.hasLocalName(.score) {
+            guard let domain = item.unqualifiedAttribute(.domain) else { throw FieldProblem(field: "score/@domain", "missing") }
+            guard let text = item.unqualifiedAttribute(.value) else { throw FieldProblem(field: "zrm." + domain, "score/@value missing") }
             guard let value = XMLNumber.parse(text) else {
-                throw FieldProblem(field: key + "." + domain, "not a number: \"\(EventAssembler.clip(text))\"")
+                throw FieldProblem(field: "zrm." + domain, "not a number: \"\(EventAssembler.clip(text))\"")
             }
-            guard value.isFinite else { throw FieldProblem(field: key + "." + domain, "number out of range") }
+            guard value.isFinite else { throw FieldProblem(field: "zrm." + domain, "number out of range") }
             scores.append((domain, value))
         }
         return scores

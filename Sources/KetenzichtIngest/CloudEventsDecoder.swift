@@ -520,31 +520,29 @@ struct DataFields: EventFieldSource {
     let members: UnsafeBufferPointer<JSONMember>
     let strings: StringCache
 
-    func displayName(of key: String) -> String { "data." + key }
+    func displayName(of field: DataField) -> String { "data." + field.keyText }
 
-    func lookup(_ key: String) -> JSONSpan? {
-        var key = key
-        return key.withUTF8 { name -> JSONSpan? in
-            let prefix = bytePrefix(name.baseAddress!, count: name.count, readable: name.count)
-            for member in members {
-                if member.keyEscaped {
-                    if JSONScanner.stringEquals(base, member.keyStart, member.keyEnd, escaped: true, name) { return member.value }
-                } else if member.keyEnd - member.keyStart == name.count, member.keyPrefix == prefix,
-                          name.count <= 8 || memcmp(base + member.keyStart + 8, name.baseAddress! + 8, name.count - 8) == 0 {
-                    return member.value
-                }
+    func lookup(_ field: DataField) -> JSONSpan? {
+        let name = bytes(of: field.key)
+        let prefix = bytePrefix(name.baseAddress!, count: name.count, readable: name.count)
+        for member in members {
+            if member.keyEscaped {
+                if JSONScanner.stringEquals(base, member.keyStart, member.keyEnd, escaped: true, name) { return member.value }
+            } else if member.keyEnd - member.keyStart == name.count, member.keyPrefix == prefix,
+                      name.count <= 8 || memcmp(base + member.keyStart + 8, name.baseAddress! + 8, name.count - 8) == 0 {
+                return member.value
             }
-            return nil
         }
+        return nil
     }
 
-    func string(_ key: String) throws(FieldProblem) -> String? {
+    func string(_ key: DataField) throws(FieldProblem) -> String? {
         guard let span = lookup(key), span.kind != .null else { return nil }
         guard span.kind == .string else { throw mistyped(key, "a string", span) }
         return strings.string(base, span)
     }
 
-    func number(_ key: String) throws(FieldProblem) -> Double? {
+    func number(_ key: DataField) throws(FieldProblem) -> Double? {
         guard let span = lookup(key), span.kind != .null else { return nil }
         guard span.kind == .number else { throw mistyped(key, "a number", span) }
         let value = JSONScanner.double(base, span)
@@ -552,13 +550,13 @@ struct DataFields: EventFieldSource {
         return value
     }
 
-    func bool(_ key: String) throws(FieldProblem) -> Bool? {
+    func bool(_ key: DataField) throws(FieldProblem) -> Bool? {
         guard let span = lookup(key), span.kind != .null else { return nil }
         guard span.kind == .bool else { throw mistyped(key, "true or false", span) }
         return span.isTrue
     }
 
-    func stringList(_ key: String) throws(FieldProblem) -> [String]? {
+    func stringList(_ key: DataField) throws(FieldProblem) -> [String]? {
         guard let span = lookup(key), span.kind != .null else { return nil }
         guard span.kind == .array else { throw mistyped(key, "an array of strings", span) }
         var list: [String] = []
@@ -577,7 +575,7 @@ struct DataFields: EventFieldSource {
         return list
     }
 
-    func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]? {
+    func scores(_ key: DataField) throws(FieldProblem) -> [(String, Double)]? {
         guard let span = lookup(key), span.kind != .null else { return nil }
         guard span.kind == .object else { throw mistyped(key, "an object of scores", span) }
         var scores: [(String, Double)] = []
@@ -601,7 +599,7 @@ struct DataFields: EventFieldSource {
         return scores
     }
 
-    private func mistyped(_ key: String, _ expected: String, _ span: JSONSpan) -> FieldProblem {
+    private func mistyped(_ key: DataField, _ expected: String, _ span: JSONSpan) -> FieldProblem {
         FieldProblem(field: displayName(of: key), "expected \(expected), got \(span.kind.describedWithArticle)")
     }
 

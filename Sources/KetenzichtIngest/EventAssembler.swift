@@ -1,17 +1,48 @@
 public import KetenzichtCore
 
+/// The data fields of the event types of SPEC §2.1, by the name both formats give them (a member
+/// of CloudEvents `data`, an attribute or child element in XML).
+public enum DataField: Sendable, CaseIterable {
+    case party, name, domain, capacityPerWeek, normDays, regieEligible, zrm
+    case referral, `case`, bsn, from, to, urgency, lifeDomain, dependsOn, outcome, reason
+
+    public var key: StaticString {
+        switch self {
+        case .party: "party"
+        case .name: "name"
+        case .domain: "domain"
+        case .capacityPerWeek: "capacityPerWeek"
+        case .normDays: "normDays"
+        case .regieEligible: "regieEligible"
+        case .zrm: "zrm"
+        case .referral: "referral"
+        case .case: "case"
+        case .bsn: "bsn"
+        case .from: "from"
+        case .to: "to"
+        case .urgency: "urgency"
+        case .lifeDomain: "lifeDomain"
+        case .dependsOn: "dependsOn"
+        case .outcome: "outcome"
+        case .reason: "reason"
+        }
+    }
+
+    public var keyText: String { key.description }
+}
+
 /// The data fields of one event as a decoder found them. JSON answers with typed values, XML with
 /// attribute text; either way a wrong type is a `FieldProblem` naming the field as the user wrote it.
 public protocol EventFieldSource {
     /// The name to print for a data field (`data.from` in JSON, `@from` in XML).
-    func displayName(of key: String) -> String
-    func string(_ key: String) throws(FieldProblem) -> String?
-    func number(_ key: String) throws(FieldProblem) -> Double?
-    func bool(_ key: String) throws(FieldProblem) -> Bool?
+    func displayName(of field: DataField) -> String
+    func string(_ field: DataField) throws(FieldProblem) -> String?
+    func number(_ field: DataField) throws(FieldProblem) -> Double?
+    func bool(_ field: DataField) throws(FieldProblem) -> Bool?
     /// `dependsOn`: a list of referral ids.
-    func stringList(_ key: String) throws(FieldProblem) -> [String]?
+    func stringList(_ field: DataField) throws(FieldProblem) -> [String]?
     /// `zrm`: life domain → score, in input order (duplicates included so they can be refused).
-    func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]?
+    func scores(_ field: DataField) throws(FieldProblem) -> [(String, Double)]?
 }
 
 /// Turns an envelope and its data fields into a validated `Event` (SPEC §2, §3). Shared by every
@@ -19,7 +50,10 @@ public protocol EventFieldSource {
 public struct EventAssembler: Sendable {
     public var pseudonymizer: Pseudonymizer
     /// Life domains accepted in `zrm` and `lifeDomain` (the config's ZRM mapping).
-    public var lifeDomains: Set<String>
+    public let lifeDomains: Set<String>
+    /// Each life domain's place in `String` order: an assessment's scores are put in that order
+    /// by comparing these, and a repeat is found with one bit per place.
+    private let lifeDomainRanks: [String: Int]
 
     public static let maxIdentifierLength = 256
     public static let maxTextLength = 4096
@@ -27,6 +61,7 @@ public struct EventAssembler: Sendable {
     public init(pseudonymizer: Pseudonymizer, lifeDomains: Set<String> = Set(DomainCatalog.zrmLifeDomains)) {
         self.pseudonymizer = pseudonymizer
         self.lifeDomains = lifeDomains
+        lifeDomainRanks = Dictionary(uniqueKeysWithValues: lifeDomains.sorted().enumerated().map { ($1, $0) })
     }
 
     /// The identity, when both parts are usable, so that errors can name the event.
@@ -92,122 +127,129 @@ public struct EventAssembler: Sendable {
     }
 
     private func body(type: EventType, fields: some EventFieldSource) throws(FieldProblem) -> EventBody {
-        func required(_ key: String) throws(FieldProblem) -> String {
-            guard let value = try fields.string(key) else { throw FieldProblem(field: fields.displayName(of: key), "missing") }
-            return try Self.identifier(value, field: fields.displayName(of: key))
+        func required(_ field: DataField) throws(FieldProblem) -> String {
+            guard let value = try fields.string(field) else { throw FieldProblem(field: fields.displayName(of: field), "missing") }
+            return try Self.identifier(value, field: fields.displayName(of: field))
         }
-        func optionalText(_ key: String) throws(FieldProblem) -> String? {
-            guard let value = try fields.string(key) else { return nil }
+        func optionalText(_ field: DataField) throws(FieldProblem) -> String? {
+            guard let value = try fields.string(field) else { return nil }
             guard value.utf8.count <= Self.maxTextLength else {
-                throw FieldProblem(field: fields.displayName(of: key), "longer than \(Self.maxTextLength) bytes")
+                throw FieldProblem(field: fields.displayName(of: field), "longer than \(Self.maxTextLength) bytes")
             }
             // Free text is kept as written, so a BSN typed into a reason would reach the store.
             return redactingBSNs(value)
         }
         switch type {
         case .partyRegistered:
-            let party = try required("party")
-            guard let name = try optionalText("name") else { throw FieldProblem(field: fields.displayName(of: "name"), "missing") }
-            let domain = try required("domain")
-            let capacity = try fields.number("capacityPerWeek")
+            let party = try required(.party)
+            guard let name = try optionalText(.name) else { throw FieldProblem(field: fields.displayName(of: .name), "missing") }
+            let domain = try required(.domain)
+            let capacity = try fields.number(.capacityPerWeek)
             if let capacity, !(capacity >= 0 && capacity.isFinite) {
-                throw FieldProblem(field: fields.displayName(of: "capacityPerWeek"), "must be a number ≥ 0, got \(capacity)")
+                throw FieldProblem(field: fields.displayName(of: .capacityPerWeek), "must be a number ≥ 0, got \(capacity)")
             }
-            let norm = try fields.number("normDays")
+            let norm = try fields.number(.normDays)
             if let norm, !(norm > 0 && norm.isFinite) {
-                throw FieldProblem(field: fields.displayName(of: "normDays"), "must be a number of days > 0, got \(norm)")
+                throw FieldProblem(field: fields.displayName(of: .normDays), "must be a number of days > 0, got \(norm)")
             }
-            let eligible = try fields.bool("regieEligible")
+            let eligible = try fields.bool(.regieEligible)
             return .partyRegistered(PartyRegistration(party: party, name: name, domain: domain, capacityPerWeek: capacity, normDays: norm, regieEligible: eligible))
         case .caseAssessed:
             let caseID = try self.caseID(fields)
-            guard let raw = try fields.scores("zrm") else { throw FieldProblem(field: fields.displayName(of: "zrm"), "missing") }
-            guard !raw.isEmpty else { throw FieldProblem(field: fields.displayName(of: "zrm"), "holds no scores") }
-            var scores: [(lifeDomain: String, score: Int)] = []
-            scores.reserveCapacity(raw.count)
-            // A handful of scores is the rule: a linear look for a repeat is cheaper than a set,
-            // which only pays off for long (hostile) lists.
-            var seen: Set<String>? = raw.count > 16 ? Set(minimumCapacity: raw.count) : nil
+            guard let raw = try fields.scores(.zrm) else { throw FieldProblem(field: fields.displayName(of: .zrm), "missing") }
+            guard !raw.isEmpty else { throw FieldProblem(field: fields.displayName(of: .zrm), "holds no scores") }
+            var ranked: [(rank: Int, lifeDomain: String, score: Int)] = []
+            ranked.reserveCapacity(raw.count)
+            var seenRanks: UInt64 = 0
+            var seenBeyond64: Set<Int> = []
             for (lifeDomain, value) in raw {
                 // Built only for an error: most scores have none.
-                func field() -> String { fields.displayName(of: "zrm") + "." + lifeDomain }
-                guard lifeDomains.contains(lifeDomain) else {
+                func field() -> String { fields.displayName(of: .zrm) + "." + lifeDomain }
+                guard let rank = lifeDomainRanks[lifeDomain] else {
                     throw FieldProblem(field: field(), "unknown ZRM life domain; expected one of \(lifeDomains.sorted().joined(separator: ", "))")
                 }
-                let repeated = if let seen { seen.contains(lifeDomain) } else { scores.contains { $0.lifeDomain == lifeDomain } }
+                let repeated = if rank < 64 {
+                    seenRanks & 1 << rank != 0
+                } else {
+                    !seenBeyond64.insert(rank).inserted
+                }
                 guard !repeated else { throw FieldProblem(field: field(), "scored twice") }
-                seen?.insert(lifeDomain)
+                if rank < 64 { seenRanks |= 1 << rank }
                 guard value == value.rounded(), value >= 1, value <= 5 else {
                     throw FieldProblem(field: field(), "ZRM score must be a whole number 1 to 5, got \(CanonicalJSONWriter.number(value))")
                 }
-                scores.append((lifeDomain, Int(value)))
+                // Insertion by place: a dozen scores at most, usually.
+                var position = ranked.count
+                while position > 0, ranked[position - 1].rank > rank { position -= 1 }
+                ranked.insert((rank, lifeDomain, Int(value)), at: position)
             }
-            return .caseAssessed(CaseAssessment(caseID: caseID, scores: scores))
+            let scores = ranked.map { (lifeDomain: $0.lifeDomain, score: $0.score) }
+            return .caseAssessed(CaseAssessment(caseID: caseID, scoresInLifeDomainOrder: scores))
         case .referralCreated:
-            let referral = try required("referral")
+            let referral = try required(.referral)
             let caseID = try self.caseID(fields)
-            let from = try required("from")
-            let to = try required("to")
+            let from = try required(.from)
+            let to = try required(.to)
             guard from != to else {
-                throw FieldProblem(field: fields.displayName(of: "to"), "self-referral: from and to are both \(from)")
+                throw FieldProblem(field: fields.displayName(of: .to), "self-referral: from and to are both \(from)")
             }
             var urgency: Urgency?
-            if let text = try fields.string("urgency") {
+            if let text = try fields.string(.urgency) {
                 guard let parsed = Urgency(rawValue: text) else {
-                    throw FieldProblem(field: fields.displayName(of: "urgency"), "must be regulier, urgent or crisis, got \"\(Self.clip(text))\"")
+                    throw FieldProblem(field: fields.displayName(of: .urgency), "must be regulier, urgent or crisis, got \"\(Self.clip(text))\"")
                 }
                 urgency = parsed
             }
-            let lifeDomain = try fields.string("lifeDomain")
-            if let lifeDomain, !lifeDomains.contains(lifeDomain) {
-                throw FieldProblem(field: fields.displayName(of: "lifeDomain"), "unknown ZRM life domain \"\(Self.clip(lifeDomain))\"")
+            let lifeDomain = try fields.string(.lifeDomain)
+            if let lifeDomain, lifeDomainRanks[lifeDomain] == nil {
+                throw FieldProblem(field: fields.displayName(of: .lifeDomain), "unknown ZRM life domain \"\(Self.clip(lifeDomain))\"")
             }
-            let dependsOn = try fields.stringList("dependsOn") ?? []
+            let dependsOn = try fields.stringList(.dependsOn) ?? []
             var seen = Set<String>()
             for prerequisite in dependsOn {
-                _ = try Self.identifier(prerequisite, field: fields.displayName(of: "dependsOn"))
+                _ = try Self.identifier(prerequisite, field: fields.displayName(of: .dependsOn))
                 guard prerequisite != referral else {
-                    throw FieldProblem(field: fields.displayName(of: "dependsOn"), "referral \(referral) depends on itself")
+                    throw FieldProblem(field: fields.displayName(of: .dependsOn), "referral \(referral) depends on itself")
                 }
                 guard seen.insert(prerequisite).inserted else {
-                    throw FieldProblem(field: fields.displayName(of: "dependsOn"), "lists \(prerequisite) twice")
+                    throw FieldProblem(field: fields.displayName(of: .dependsOn), "lists \(prerequisite) twice")
                 }
             }
             return .referralCreated(ReferralCreation(referral: referral, caseID: caseID, from: from, to: to, urgency: urgency, lifeDomain: lifeDomain, dependsOn: dependsOn))
         case .referralAccepted, .referralStarted, .referralCompleted, .referralRejected, .referralWithdrawn:
-            let referral = try required("referral")
+            let referral = try required(.referral)
             let step: ReferralStep
             var note: String?
             switch type {
             case .referralAccepted: step = .accepted
             case .referralStarted: step = .started
-            case .referralCompleted: step = .completed; note = try optionalText("outcome")
-            case .referralRejected: step = .rejected; note = try optionalText("reason")
-            default: step = .withdrawn; note = try optionalText("reason")
+            case .referralCompleted: step = .completed; note = try optionalText(.outcome)
+            case .referralRejected: step = .rejected; note = try optionalText(.reason)
+            default: step = .withdrawn; note = try optionalText(.reason)
             }
             return .referralStatus(ReferralStatusChange(referral: referral, step: step, note: note))
         case .regieAssigned:
-            return .regieAssigned(RegieAssignment(caseID: try caseID(fields), party: try required("party")))
+            return .regieAssigned(RegieAssignment(caseID: try caseID(fields), party: try required(.party)))
         }
     }
 
     /// `case`, or `bsn` replaced by its pseudonym (SPEC §4). The raw BSN is never echoed.
     private func caseID(_ fields: some EventFieldSource) throws(FieldProblem) -> String {
-        let caseText = try fields.string("case")
-        let bsn = try fields.string("bsn")
+        let caseText = try fields.string(.case)
+        let bsn = try fields.string(.bsn)
         switch (caseText, bsn) {
         case (nil, nil):
-            throw FieldProblem(field: fields.displayName(of: "case"), "missing (give case or bsn)")
+            throw FieldProblem(field: fields.displayName(of: .case), "missing (give case or bsn)")
         case (.some, .some):
-            throw FieldProblem(field: fields.displayName(of: "bsn"), "give either case or bsn, not both")
+            throw FieldProblem(field: fields.displayName(of: .bsn), "give either case or bsn, not both")
         case (let caseID?, nil):
-            let id = try Self.identifier(caseID, field: fields.displayName(of: "case"))
+            let id = try Self.identifier(caseID, field: fields.displayName(of: .case))
             guard !Pseudonymizer.looksLikeWrittenBSN(id) else {
-                throw FieldProblem(field: fields.displayName(of: "case"), "looks like a BSN (9 digits); send it as bsn so that it is pseudonymised")
+                throw FieldProblem(field: fields.displayName(of: .case), "looks like a BSN (9 digits); send it as bsn so that it is pseudonymised")
             }
             return id
         case (nil, let bsn?):
-            return try pseudonymizer.caseID(forBSN: bsn, field: fields.displayName(of: "bsn"))
+            return try pseudonymizer.caseID(forBSN: bsn, field: fields.displayName(of: .bsn))
         }
     }
 

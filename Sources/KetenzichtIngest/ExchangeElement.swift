@@ -9,13 +9,13 @@ protocol ExchangeElement {
     var children: Children { get }
     var childCount: Int { get }
     var isInExchangeNamespace: Bool { get }
-    func hasLocalName(_ name: String) -> Bool
+    func hasLocalName(_ name: ExchangeName) -> Bool
     var attributeCount: Int { get }
-    /// Calls `body` with each attribute (whether it is in a namespace, its local name, its
-    /// value) until it answers false; answers whether it never did.
-    func allAttributes(_ body: (_ namespaced: Bool, _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
+    /// Calls `body` with each attribute (whether it is in a namespace, its local name if the
+    /// XSD declares one so called, its value) until it answers false; answers whether it never did.
+    func allAttributes(_ body: (_ namespaced: Bool, _ name: ExchangeName?, _ value: UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
     /// The value of the attribute `name` that is in no namespace.
-    func unqualifiedAttribute(_ name: String) -> String?
+    func unqualifiedAttribute(_ name: ExchangeName) -> String?
     /// The text directly inside, in UTF-8 bytes.
     var textByteCount: Int { get }
     func textAllSatisfy(_ predicate: (UInt8) -> Bool) -> Bool
@@ -34,21 +34,21 @@ extension XMLElement: ExchangeElement {
 
     var isInExchangeNamespace: Bool { namespaceURI == ExchangeSchema.namespace }
 
-    func hasLocalName(_ name: String) -> Bool { localName == name }
+    func hasLocalName(_ name: ExchangeName) -> Bool { localName == name.text.description }
 
     var attributeCount: Int { attributes.count }
 
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    func allAttributes(_ body: (Bool, ExchangeName?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
         for attribute in attributes {
             var name = attribute.localName
             var value = attribute.value
-            let passed = name.withUTF8 { name in value.withUTF8 { value in body(attribute.namespaceURI != nil, name, value) } }
+            let passed = name.withUTF8 { name in value.withUTF8 { value in body(attribute.namespaceURI != nil, ExchangeName(name), value) } }
             guard passed else { return false }
         }
         return true
     }
 
-    func unqualifiedAttribute(_ name: String) -> String? { attribute(name) }
+    func unqualifiedAttribute(_ name: ExchangeName) -> String? { attribute(name.text.description) }
 
     var textByteCount: Int { text.utf8.count }
 
@@ -61,24 +61,17 @@ extension ScannedNode: ExchangeElement {
         return sameBytes(uri, ExchangeSchema.staticNamespace)
     }
 
-    func hasLocalName(_ name: String) -> Bool {
-        var name = name
-        let localName = localName
-        return name.withUTF8 { sameBytes(localName, $0) }
-    }
+    func hasLocalName(_ name: ExchangeName) -> Bool { nameTag == name.rawValue }
 
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    func allAttributes(_ body: (Bool, ExchangeName?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
         for position in 0..<attributeCount {
             let attribute = attribute(at: position)
-            guard body(attribute.namespaceURI != nil, attribute.localName, attribute.value) else { return false }
+            guard body(attribute.namespaceURI != nil, ExchangeName(rawValue: attribute.nameTag), attribute.value) else { return false }
         }
         return true
     }
 
-    func unqualifiedAttribute(_ name: String) -> String? {
-        var name = name
-        return name.withUTF8 { string(ofAttribute: $0) }
-    }
+    func unqualifiedAttribute(_ name: ExchangeName) -> String? { string(ofAttributeTagged: name.rawValue) }
 }
 
 /// Byte equality, without the generic `elementsEqual`, which walks a `String.UTF8View` one

@@ -67,33 +67,26 @@ enum ExchangeValidation {
 
         /// The type of an attribute the XSD declares on this element, and whether it is
         /// required; nil for any other attribute. A switch: this runs for every attribute.
-        func rule(for name: UnsafeBufferPointer<UInt8>) -> (type: SimpleType, required: Bool)? {
-            // Keyed on length and first byte, then one byte comparison.
-            guard let first = name.first else { return nil }
-            let declared: StaticString
-            let rule: (type: SimpleType, required: Bool)?
-            switch (name.count, first) {
-            case (2, UInt8(ascii: "i")): (declared, rule) = ("id", isEvent ? (.identifier, true) : nil)
-            case (6, UInt8(ascii: "s")): (declared, rule) = ("source", isEvent ? (.identifier, true) : nil)
-            case (4, UInt8(ascii: "t")): (declared, rule) = ("time", isEvent ? (.dateTime, true) : nil)
-            case (8, UInt8(ascii: "r")): (declared, rule) = ("referral", hasReferral ? (.identifier, true) : nil)
-            case (4, UInt8(ascii: "c")): (declared, rule) = ("case", hasCaseOrBSN ? (.identifier, false) : nil)
-            case (3, UInt8(ascii: "b")): (declared, rule) = ("bsn", hasCaseOrBSN ? (.bsn, false) : nil)
-            case (5, UInt8(ascii: "p")): (declared, rule) = ("party", self == .party || self == .regie ? (.identifier, true) : nil)
-            case (6, UInt8(ascii: "d")): (declared, rule) = ("domain", self == .party || self == .score ? (.identifier, true) : nil)
-            case (4, UInt8(ascii: "f")): (declared, rule) = ("from", self == .referral ? (.identifier, true) : nil)
-            case (2, UInt8(ascii: "t")): (declared, rule) = ("to", self == .referral ? (.identifier, true) : nil)
-            case (7, UInt8(ascii: "u")): (declared, rule) = ("urgency", self == .referral ? (.urgency, false) : nil)
-            case (10, UInt8(ascii: "l")): (declared, rule) = ("lifeDomain", self == .referral ? (.identifier, false) : nil)
-            case (15, UInt8(ascii: "c")): (declared, rule) = ("capacityPerWeek", self == .party ? (.capacity, false) : nil)
-            case (8, UInt8(ascii: "n")): (declared, rule) = ("normDays", self == .party ? (.days, false) : nil)
-            case (13, UInt8(ascii: "r")): (declared, rule) = ("regieEligible", self == .party ? (.boolean, false) : nil)
-            case (7, UInt8(ascii: "o")): (declared, rule) = ("outcome", self == .completed ? (.text, false) : nil)
-            case (5, UInt8(ascii: "v")): (declared, rule) = ("value", self == .score ? (.zrmScore, true) : nil)
-            case (3, UInt8(ascii: "r")): (declared, rule) = ("ref", self == .dependsOn ? (.identifier, true) : nil)
-            default: return nil
+        func rule(for name: ExchangeName?) -> (type: SimpleType, required: Bool)? {
+            switch name {
+            case .id, .source: isEvent ? (.identifier, true) : nil
+            case .time: isEvent ? (.dateTime, true) : nil
+            case .referral: hasReferral ? (.identifier, true) : nil
+            case .case: hasCaseOrBSN ? (.identifier, false) : nil
+            case .bsn: hasCaseOrBSN ? (.bsn, false) : nil
+            case .party: self == .party || self == .regie ? (.identifier, true) : nil
+            case .domain: self == .party || self == .score ? (.identifier, true) : nil
+            case .from, .to: self == .referral ? (.identifier, true) : nil
+            case .urgency: self == .referral ? (.urgency, false) : nil
+            case .lifeDomain: self == .referral ? (.identifier, false) : nil
+            case .capacityPerWeek: self == .party ? (.capacity, false) : nil
+            case .normDays: self == .party ? (.days, false) : nil
+            case .regieEligible: self == .party ? (.boolean, false) : nil
+            case .outcome: self == .completed ? (.text, false) : nil
+            case .value: self == .score ? (.zrmScore, true) : nil
+            case .ref: self == .dependsOn ? (.identifier, true) : nil
+            default: nil
             }
-            return sameBytes(name, declared) ? rule : nil
         }
     }
 
@@ -105,16 +98,16 @@ enum ExchangeValidation {
             // Attributes only: no text, not even whitespace, and no children.
             return element.childCount == 0 && element.textByteCount == 0
         case .party:
-            return isBlank(element) && element.childCount == 1 && element.firstChild.map { isTextElement($0, named: "name") } == true
+            return isBlank(element) && element.childCount == 1 && element.firstChild.map { isTextElement($0, named: .name) } == true
         case .ended:
             guard isBlank(element) else { return false }
-            return element.childCount == 0 || (element.childCount == 1 && element.firstChild.map { isTextElement($0, named: "reason") } == true)
+            return element.childCount == 0 || (element.childCount == 1 && element.firstChild.map { isTextElement($0, named: .reason) } == true)
         case .assessment:
             guard isBlank(element), element.childCount > 0 else { return false }
-            return element.children.allSatisfy { isEmptyChild($0, named: "score", kind: .score) }
+            return element.children.allSatisfy { isEmptyChild($0, named: .score, kind: .score) }
         case .referral:
             guard isBlank(element) else { return false }
-            return element.children.allSatisfy { isEmptyChild($0, named: "dependsOn", kind: .dependsOn) }
+            return element.children.allSatisfy { isEmptyChild($0, named: .dependsOn, kind: .dependsOn) }
         }
     }
 
@@ -130,13 +123,13 @@ enum ExchangeValidation {
         return plain && required == kind.requiredCount
     }
 
-    private static func isTextElement<Element: ExchangeElement>(_ element: Element, named name: String) -> Bool {
+    private static func isTextElement<Element: ExchangeElement>(_ element: Element, named name: ExchangeName) -> Bool {
         element.hasLocalName(name) && element.isInExchangeNamespace
             && element.attributeCount == 0 && element.childCount == 0
             && element.textByteCount <= 4096
     }
 
-    private static func isEmptyChild<Element: ExchangeElement>(_ element: Element, named name: String, kind: Kind) -> Bool {
+    private static func isEmptyChild<Element: ExchangeElement>(_ element: Element, named name: ExchangeName, kind: Kind) -> Bool {
         element.hasLocalName(name) && element.isInExchangeNamespace
             && element.childCount == 0 && element.textByteCount == 0
             && attributesArePlain(element, kind)
@@ -198,20 +191,22 @@ enum ExchangeValidation {
     /// hours 00–23 and offsets under 14 hours (libxml2 2.9 refuses ±14:00 itself). Leap seconds,
     /// 24:00:00, whitespace and other years go to libxml2.
     private static func isPlainDateTime(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count >= 19 else { return false }
-        func number(_ start: Int, _ count: Int) -> Int? {
+        guard bytes.count >= 19, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A, bytes[16] == 0x3A
+        else { return false }
+        // Each digit minus "0" is above 9 unless it was a digit: one OR collects them all.
+        var notDigits: UInt8 = 0
+        func number(_ start: Int, _ count: Int) -> Int {
             var value = 0
             for index in start..<(start + count) {
-                guard isDigit(bytes[index]) else { return nil }
-                value = value * 10 + Int(bytes[index] - 0x30)
+                let digit = bytes[index] &- 0x30
+                notDigits |= digit & 0xF0 | (digit &+ 6) & 0x10
+                value = value * 10 + Int(digit)
             }
             return value
         }
-        guard let year = number(0, 4), bytes[4] == 0x2D, let month = number(5, 2), bytes[7] == 0x2D,
-              let day = number(8, 2), bytes[10] == 0x54, let hour = number(11, 2), bytes[13] == 0x3A,
-              let minute = number(14, 2), bytes[16] == 0x3A, let second = number(17, 2)
-        else { return false }
-        guard year >= 1000, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59 else { return false }
+        let year = number(0, 4), month = number(5, 2), day = number(8, 2)
+        let hour = number(11, 2), minute = number(14, 2), second = number(17, 2)
+        guard notDigits == 0, year >= 1000, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59 else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let monthDays = switch month {
         case 2: leap ? 29 : 28
@@ -228,10 +223,8 @@ enum ExchangeValidation {
         }
         if index == bytes.count { return true }
         if bytes[index] == 0x5A { return index + 1 == bytes.count }
-        guard bytes[index] == 0x2B || bytes[index] == 0x2D, bytes.count == index + 6,
-              let offsetHours = number(index + 1, 2), bytes[index + 3] == 0x3A,
-              let offsetMinutes = number(index + 4, 2)
-        else { return false }
-        return offsetHours <= 13 && offsetMinutes <= 59
+        guard bytes[index] == 0x2B || bytes[index] == 0x2D, bytes.count == index + 6, bytes[index + 3] == 0x3A else { return false }
+        let offsetHours = number(index + 1, 2), offsetMinutes = number(index + 4, 2)
+        return notDigits == 0 && offsetHours <= 13 && offsetMinutes <= 59
     }
 }

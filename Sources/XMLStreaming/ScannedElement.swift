@@ -10,13 +10,26 @@ internal import Darwin
 /// a few fields pays for those only; `copy()` builds the `XMLElement` the reader would have
 /// made, for whatever needs the general path.
 ///
+/// Names also carry a tag: a small number the scanner's user gives each name it knows
+/// (`XMLEventScanner`'s `tagging`), worked out once per interned name, so that finding an
+/// attribute or telling elements apart compares one integer, not bytes.
+///
 /// The scanner reuses one instance for every child of the root: it, and every pointer a
 /// `ScannedNode` hands out, is valid only while the scanner's `element` callback runs.
 public final class ScannedElement {
+    /// The tag of a name the user of the scanner does not know.
+    public static let untagged: Int16 = -1
+
+    @inlinable
+    static func tagBit(_ tag: Int16) -> UInt64 {
+        tag >= 0 && tag < 63 ? 1 << UInt64(tag) : 1 << 63
+    }
+
     @usableFromInline
     struct Node {
         @usableFromInline var name: UnsafePointer<UInt8>
         @usableFromInline var nameLength: Int
+        @usableFromInline var nameTag: Int16
         @usableFromInline var namespaceURI: UnsafePointer<UInt8>?
         @usableFromInline var namespaceLength: Int
         @usableFromInline var line: Int
@@ -26,6 +39,9 @@ public final class ScannedElement {
         @usableFromInline var childCount: Int32 = 0
         @usableFromInline var firstAttribute: Int32
         @usableFromInline var attributeCount: Int32 = 0
+        /// A bit for each tag below 64 among the attributes' tags, and the top bit for any
+        /// higher one: most lookups of an absent attribute end here.
+        @usableFromInline var attributeTagBits: UInt64 = 0
         @usableFromInline var textLength: Int = 0
         @usableFromInline var runCount: Int32 = 0
     }
@@ -34,6 +50,8 @@ public final class ScannedElement {
     struct Attribute {
         @usableFromInline var name: UnsafePointer<UInt8>
         @usableFromInline var nameLength: Int
+        /// `untagged` for an attribute in a namespace: tags name attributes in none.
+        @usableFromInline var nameTag: Int16
         @usableFromInline var namespaceURI: UnsafePointer<UInt8>?
         @usableFromInline var namespaceLength: Int
         @usableFromInline var start: Int
@@ -57,6 +75,8 @@ public final class ScannedElement {
     struct Storage {
         @usableFromInline var nodes = RawList<Node>(capacity: 16)
         @usableFromInline var attributes = RawList<Attribute>(capacity: 32)
+        /// The attributes' tags again, side by side, for lookups.
+        @usableFromInline var attributeTags = RawList<Int16>(capacity: 32)
         @usableFromInline var runs = RawList<Run>(capacity: 16)
         @usableFromInline var open = RawList<Int32>(capacity: 8)
         /// Attribute values and text. Names and namespace URIs are not copied: libxml2 interns
@@ -64,24 +84,25 @@ public final class ScannedElement {
         @usableFromInline var bytes = RawList<UInt8>(capacity: 4096)
         /// These two live across the elements of a document.
         @usableFromInline var repeated = RepeatedStrings()
-        var nameLengths = NameLengths()
+        var names: InternedNames
     }
 
     @usableFromInline let storage: UnsafeMutablePointer<Storage>
 
-    init() {
+    init(tagging: @escaping (UnsafeBufferPointer<UInt8>) -> Int16) {
         storage = .allocate(capacity: 1)
-        storage.initialize(to: Storage())
+        storage.initialize(to: Storage(names: InternedNames(tagging: tagging)))
     }
 
     deinit {
         storage.pointee.nodes.deallocate()
         storage.pointee.attributes.deallocate()
+        storage.pointee.attributeTags.deallocate()
         storage.pointee.runs.deallocate()
         storage.pointee.open.deallocate()
         storage.pointee.bytes.deallocate()
         storage.pointee.repeated.deallocate()
-        storage.pointee.nameLengths.deallocate()
+        storage.pointee.names.deallocate()
         storage.deinitialize(count: 1)
         storage.deallocate()
     }
@@ -98,6 +119,7 @@ public final class ScannedElement {
     func reset() {
         storage.pointee.nodes.count = 0
         storage.pointee.attributes.count = 0
+        storage.pointee.attributeTags.count = 0
         storage.pointee.runs.count = 0
         storage.pointee.open.count = 0
         storage.pointee.bytes.count = 0
@@ -105,8 +127,9 @@ public final class ScannedElement {
 
     func open(name: UnsafePointer<UInt8>, namespaceURI: UnsafePointer<UInt8>?, line: Int) {
         let index = Int32(storage.pointee.nodes.count)
+        let (nameLength, nameTag) = storage.pointee.names.lengthAndTag(of: name)
         storage.pointee.nodes.append(Node(
-            name: name, nameLength: storage.pointee.nameLengths.length(of: name),
+            name: name, nameLength: nameLength, nameTag: nameTag,
             namespaceURI: namespaceURI, namespaceLength: namespaceURI.map(byteLength) ?? 0,
             line: line, firstAttribute: Int32(storage.pointee.attributes.count)
         ))
@@ -162,12 +185,17 @@ public final class ScannedElement {
     }
 
     private func addAttribute(name: UnsafePointer<UInt8>, namespaceURI: UnsafePointer<UInt8>?, start: Int) -> Bool {
+        let (nameLength, nameTag) = storage.pointee.names.lengthAndTag(of: name)
+        let tag = namespaceURI == nil ? nameTag : ScannedElement.untagged
         storage.pointee.attributes.append(Attribute(
-            name: name, nameLength: storage.pointee.nameLengths.length(of: name),
+            name: name, nameLength: nameLength, nameTag: tag,
             namespaceURI: namespaceURI, namespaceLength: namespaceURI.map(byteLength) ?? 0,
             start: start, end: storage.pointee.bytes.count
         ))
-        storage.pointee.nodes.base[storage.pointee.nodes.count - 1].attributeCount += 1
+        storage.pointee.attributeTags.append(tag)
+        let node = storage.pointee.nodes.base + (storage.pointee.nodes.count - 1)
+        node.pointee.attributeCount += 1
+        node.pointee.attributeTagBits |= ScannedElement.tagBit(tag)
         return true
     }
 
@@ -263,6 +291,10 @@ public struct ScannedNode {
         return UnsafeBufferPointer(start: node.name, count: node.nameLength)
     }
 
+    /// The local name's tag (see `ScannedElement`), whatever the namespace.
+    @inlinable
+    public var nameTag: Int16 { node.nameTag }
+
     @inlinable
     public var namespaceURI: UnsafeBufferPointer<UInt8>? {
         let node = node
@@ -287,38 +319,31 @@ public struct ScannedNode {
         let attribute = storage.pointee.attributes.base[Int(node.firstAttribute) + position]
         return ScannedAttribute(
             localName: UnsafeBufferPointer(start: attribute.name, count: attribute.nameLength),
+            nameTag: attribute.nameTag,
             namespaceURI: attribute.namespaceURI.map { UnsafeBufferPointer(start: $0, count: attribute.namespaceLength) },
             value: storage.pointee.bytes.buffer(attribute.start, attribute.end)
         )
     }
 
-    /// The value of the attribute without a namespace called `name`.
+    /// The value of the attribute in no namespace whose name has the tag `tag` (not `untagged`).
     @inlinable
-    public func value(ofAttribute name: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+    public func value(ofAttributeTagged tag: Int16) -> UnsafeBufferPointer<UInt8>? {
         let node = node
-        guard let wanted = name.baseAddress else { return nil }
-        let attributes = storage.pointee.attributes.base
-        for position in Int(node.firstAttribute)..<Int(node.firstAttribute + node.attributeCount) {
-            let attribute = attributes[position]
-            // Names are a few bytes: a loop, not a call to memcmp.
-            guard attribute.namespaceURI == nil, attribute.nameLength == name.count else { continue }
-            var same = true
-            for offset in 0..<name.count where attribute.name[offset] != wanted[offset] {
-                same = false
-                break
-            }
-            if same { return storage.pointee.bytes.buffer(attribute.start, attribute.end) }
+        guard node.attributeTagBits & ScannedElement.tagBit(tag) != 0 else { return nil }
+        let tags = storage.pointee.attributeTags.base
+        for position in Int(node.firstAttribute)..<Int(node.firstAttribute + node.attributeCount) where tags[position] == tag {
+            let attribute = storage.pointee.attributes.base[position]
+            return storage.pointee.bytes.buffer(attribute.start, attribute.end)
         }
         return nil
     }
 
-    /// The value of the attribute without a namespace called `name`, as a string. Values that
-    /// documents repeat on every event (sources, party ids) come from a small cache instead of
-    /// being allocated again: ask this for data fields, not for ids or times, which are all
-    /// different and would only push the repeated ones out.
+    /// The same value as a string. Values that documents repeat on every event (sources, party
+    /// ids) come from a small cache instead of being allocated again: ask this for data fields,
+    /// not for ids or times, which are all different and would only push the repeated ones out.
     @inlinable
-    public func string(ofAttribute name: UnsafeBufferPointer<UInt8>) -> String? {
-        guard let value = value(ofAttribute: name) else { return nil }
+    public func string(ofAttributeTagged tag: Int16) -> String? {
+        guard let value = value(ofAttributeTagged: tag) else { return nil }
         return storage.pointee.repeated.string(for: value)
     }
 
@@ -375,12 +400,15 @@ public struct ScannedNode {
 
 public struct ScannedAttribute {
     public var localName: UnsafeBufferPointer<UInt8>
+    /// The local name's tag; `untagged` for an attribute in a namespace.
+    public var nameTag: Int16
     public var namespaceURI: UnsafeBufferPointer<UInt8>?
     public var value: UnsafeBufferPointer<UInt8>
 
     @usableFromInline
-    init(localName: UnsafeBufferPointer<UInt8>, namespaceURI: UnsafeBufferPointer<UInt8>?, value: UnsafeBufferPointer<UInt8>) {
+    init(localName: UnsafeBufferPointer<UInt8>, nameTag: Int16, namespaceURI: UnsafeBufferPointer<UInt8>?, value: UnsafeBufferPointer<UInt8>) {
         self.localName = localName
+        self.nameTag = nameTag
         self.namespaceURI = namespaceURI
         self.value = value
     }
@@ -431,31 +459,47 @@ extension RawList<UInt8> {
     }
 }
 
-/// The lengths of element and attribute names, by address: libxml2's SAX2 parser interns names
-/// in its dictionary, so while it lives one address always holds the same text, and a document
-/// uses a handful of names on every element.
-struct NameLengths {
-    private static let slots = 64
+/// The lengths and tags of element and attribute names, by address: libxml2's SAX2 parser
+/// interns names in its dictionary, so while it lives one address always holds the same text,
+/// and a document uses a handful of names on every element. The dictionary packs short names a
+/// few bytes apart, so the address is hashed whole and a name may take one of four slots:
+/// a document's few dozen names then never push each other out.
+struct InternedNames {
+    private static let slots = 256
+    private static let probes = 4
     private let addresses = UnsafeMutablePointer<UnsafePointer<UInt8>?>.allocate(capacity: slots)
     private let lengths = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+    private let tags = UnsafeMutablePointer<Int16>.allocate(capacity: slots)
+    private let tagging: (UnsafeBufferPointer<UInt8>) -> Int16
 
-    init() {
+    init(tagging: @escaping (UnsafeBufferPointer<UInt8>) -> Int16) {
+        self.tagging = tagging
         addresses.initialize(repeating: nil, count: Self.slots)
         lengths.initialize(repeating: 0, count: Self.slots)
+        tags.initialize(repeating: ScannedElement.untagged, count: Self.slots)
     }
 
     func deallocate() {
         addresses.deallocate()
         lengths.deallocate()
+        tags.deallocate()
     }
 
-    func length(of name: UnsafePointer<UInt8>) -> Int {
-        let slot = (Int(bitPattern: name) >> 4) & (Self.slots - 1)
-        if addresses[slot] == name { return lengths[slot] }
+    func lengthAndTag(of name: UnsafePointer<UInt8>) -> (Int, Int16) {
+        let home = Int(truncatingIfNeeded: (UInt64(UInt(bitPattern: name)) &* 0x9E37_79B9_7F4A_7C15) >> 56)
+        var free = home
+        for probe in 0..<Self.probes {
+            let slot = (home + probe) & (Self.slots - 1)
+            if addresses[slot] == name { return (lengths[slot], tags[slot]) }
+            if addresses[slot] == nil { free = slot; break }
+        }
+        // A free slot, or (past a few hundred distinct names) the home slot, overwritten.
         let length = byteLength(name)
-        addresses[slot] = name
-        lengths[slot] = length
-        return length
+        let tag = tagging(UnsafeBufferPointer(start: name, count: length))
+        addresses[free] = name
+        lengths[free] = length
+        tags[free] = tag
+        return (length, tag)
     }
 }
 
@@ -490,7 +534,7 @@ struct RepeatedStrings {
         let head = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)
         let tail = UnsafeRawPointer(base + value.count - 8).loadUnaligned(as: UInt64.self)
         let mixed = (head &* 0x9E37_79B9_7F4A_7C15) ^ (tail &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(value.count)
-        let slot = Int(truncatingIfNeeded: (mixed ^ (mixed >> 29)) &* 0xBF58_476D_1CE4_E5B9 >> 54) & (Self.slots - 1)
+        let slot = Int(truncatingIfNeeded: ((mixed ^ (mixed >> 29)) &* 0xBF58_476D_1CE4_E5B9) >> 54)
         let stored = bytes + slot * Self.longest
         if lengths[slot] == value.count, memcmp(stored, base, value.count) == 0 {
             return strings[slot]

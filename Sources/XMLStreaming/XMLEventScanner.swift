@@ -38,7 +38,7 @@ public final class XMLEventScanner {
 
     public let documentURL: String
     private let feeder: ByteFeeder
-    private let scratch = ScannedElement()
+    private let scratch: ScannedElement
     private var context: xmlParserCtxtPtr?
     /// Open elements: 1 inside the root, 2 inside a child of the root.
     private var depth = 0
@@ -63,8 +63,12 @@ public final class XMLEventScanner {
     /// How much is parsed at a time (after the prolog, which goes byte by byte).
     private let chunkSize: Int
 
-    /// Opens a file for scanning; it is read in chunks and never held whole.
-    public convenience init(path: String, chunkSize: Int = 65_536) throws(XMLReaderError) {
+    /// Opens a file for scanning; it is read in chunks and never held whole. `tagging` gives
+    /// the names the caller knows their tags (see `ScannedElement`); it is asked once per name.
+    public convenience init(
+        path: String, chunkSize: Int = 65_536,
+        tagging: @escaping (UnsafeBufferPointer<UInt8>) -> Int16 = { _ in ScannedElement.untagged }
+    ) throws(XMLReaderError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw XMLReaderError("cannot open: \(String(cString: strerror(errno)))") }
         var info = stat()
@@ -72,15 +76,19 @@ public final class XMLEventScanner {
             close(fd)
             throw XMLReaderError("not a regular file")
         }
-        self.init(feeder: ByteFeeder(fd: fd, totalBytes: Int(info.st_size)), documentURL: path, chunkSize: chunkSize)
+        self.init(feeder: ByteFeeder(fd: fd, totalBytes: Int(info.st_size)), documentURL: path, chunkSize: chunkSize, tagging: tagging)
     }
 
     /// Scans a document held in memory.
-    public convenience init(bytes: [UInt8], documentURL: String = "memory", chunkSize: Int = 65_536) {
-        self.init(feeder: ByteFeeder(bytes: bytes), documentURL: documentURL, chunkSize: chunkSize)
+    public convenience init(
+        bytes: [UInt8], documentURL: String = "memory", chunkSize: Int = 65_536,
+        tagging: @escaping (UnsafeBufferPointer<UInt8>) -> Int16 = { _ in ScannedElement.untagged }
+    ) {
+        self.init(feeder: ByteFeeder(bytes: bytes), documentURL: documentURL, chunkSize: chunkSize, tagging: tagging)
     }
 
-    private init(feeder: ByteFeeder, documentURL: String, chunkSize: Int) {
+    private init(feeder: ByteFeeder, documentURL: String, chunkSize: Int, tagging: @escaping (UnsafeBufferPointer<UInt8>) -> Int16) {
+        scratch = ScannedElement(tagging: tagging)
         self.chunkSize = max(1, chunkSize)
         feeder.tracksLines = false
         self.feeder = feeder

@@ -1,5 +1,6 @@
 import Foundation
 import KetenzichtCore
+import KetenzichtTestSupport
 import Testing
 @testable import KetenzichtIngest
 
@@ -30,6 +31,35 @@ private let goodB = #"<started id="a-2" source="s" time="\#(t)" referral="r-1"/>
 
 @Suite("Canonical XML decoder")
 struct CanonicalXMLDecoderTests {
+    /// The assembler orders scores by each life domain's place instead of sorting strings, and
+    /// finds a repeat with a bit per place (a set past 64 domains): the same scores, order and
+    /// refusals as sorting, for the ZRM's 13 domains and for a configuration of 70. XML, because
+    /// JSON refuses a repeated key before the assembler sees it.
+    @Test(arguments: [13, 70])
+    func scoresComeOutInLifeDomainOrder(domainCount: Int) throws {
+        let domains = domainCount == 13 ? DomainCatalog.zrmLifeDomains : (0..<domainCount).map { "domein-\(($0 * 37) % domainCount)" }
+        let decoder = CanonicalXMLDecoder(assembler: EventAssembler(pseudonymizer: pseudonymizer, lifeDomains: Set(domains)))
+        var random = SplitMix64(seed: UInt64(domainCount))
+        for round in 0..<200 {
+            let chosen = Array(domains.shuffled(using: &random).prefix(Int.random(in: 1...domains.count, using: &random)))
+            var scores = chosen.map { ($0, Int.random(in: 1...5, using: &random)) }
+            let repeated = round % 4 == 3 ? chosen.randomElement(using: &random) : nil
+            if let repeated { scores.insert((repeated, 1), at: Int.random(in: 0...scores.count, using: &random)) }
+            let children = scores.map { #"<score domain="\#($0.0)" value="\#($0.1)"/>"# }.joined()
+            var records: [DecodeRecord] = []
+            let xml = document(#"<assessment id="a\#(round)" source="s" time="\#(t)" case="c-1">\#(children)</assessment>"#)
+            decoder.decode(.bytes(Array(xml.utf8), origin: "test.xml"), progress: nil) { records.append($0) }
+            let record = try #require(records.first)
+            if let repeated {
+                #expect(record.issue?.field == "zrm.\(repeated)")
+                #expect(record.issue?.message == "scored twice")
+            } else {
+                let expected = CaseAssessment(caseID: "c-1", scores: scores.map { (lifeDomain: $0.0, score: $0.1) })
+                #expect(record.event?.body == .caseAssessed(expected))
+            }
+        }
+    }
+
     @Test("every element type becomes the right event")
     func everyElementType() throws {
         let xml = document("""

@@ -52,31 +52,31 @@ struct CloudEventsDifferentialTests {
     /// The mirror's data as the assembler's field source.
     struct MirrorFields: EventFieldSource {
         var payload: Payload
-        func displayName(of key: String) -> String { "data." + key }
-        func string(_ key: String) throws(FieldProblem) -> String? {
-            switch key {
-            case "party": payload.party
-            case "name": payload.name
-            case "domain": payload.domain
-            case "case": payload.case
-            case "bsn": payload.bsn
-            case "referral": payload.referral
-            case "from": payload.from
-            case "to": payload.to
-            case "urgency": payload.urgency
-            case "lifeDomain": payload.lifeDomain
-            case "outcome": payload.outcome
-            case "reason": payload.reason
+        func displayName(of field: DataField) -> String { "data." + field.keyText }
+        func string(_ field: DataField) throws(FieldProblem) -> String? {
+            switch field {
+            case .party: payload.party
+            case .name: payload.name
+            case .domain: payload.domain
+            case .case: payload.case
+            case .bsn: payload.bsn
+            case .referral: payload.referral
+            case .from: payload.from
+            case .to: payload.to
+            case .urgency: payload.urgency
+            case .lifeDomain: payload.lifeDomain
+            case .outcome: payload.outcome
+            case .reason: payload.reason
             default: nil
             }
         }
-        func number(_ key: String) throws(FieldProblem) -> Double? {
-            key == "capacityPerWeek" ? payload.capacityPerWeek : key == "normDays" ? payload.normDays : nil
+        func number(_ field: DataField) throws(FieldProblem) -> Double? {
+            field == .capacityPerWeek ? payload.capacityPerWeek : field == .normDays ? payload.normDays : nil
         }
-        func bool(_ key: String) throws(FieldProblem) -> Bool? { key == "regieEligible" ? payload.regieEligible : nil }
-        func stringList(_ key: String) throws(FieldProblem) -> [String]? { key == "dependsOn" ? payload.dependsOn : nil }
-        func scores(_ key: String) throws(FieldProblem) -> [(String, Double)]? {
-            guard key == "zrm", let zrm = payload.zrm else { return nil }
+        func bool(_ field: DataField) throws(FieldProblem) -> Bool? { field == .regieEligible ? payload.regieEligible : nil }
+        func stringList(_ field: DataField) throws(FieldProblem) -> [String]? { field == .dependsOn ? payload.dependsOn : nil }
+        func scores(_ field: DataField) throws(FieldProblem) -> [(String, Double)]? {
+            guard field == .zrm, let zrm = payload.zrm else { return nil }
             return zrm.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
     }
