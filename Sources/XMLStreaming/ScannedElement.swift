@@ -485,6 +485,7 @@ struct InternedNames {
         tags.deallocate()
     }
 
+    @inline(__always)
     func lengthAndTag(of name: UnsafePointer<UInt8>) -> (Int, Int16) {
         let home = Int(truncatingIfNeeded: (UInt64(UInt(bitPattern: name)) &* 0x9E37_79B9_7F4A_7C15) >> 56)
         var free = home
