@@ -53,7 +53,7 @@ public struct EventAssembler: Sendable {
     public let lifeDomains: Set<String>
     /// Each life domain's place in `String` order: an assessment's scores are put in that order
     /// by comparing these, and a repeat is found with one bit per place.
-    private let lifeDomainRanks: [String: Int]
+    private let lifeDomainRanks: LifeDomainRanks
 
     public static let maxIdentifierLength = 256
     public static let maxTextLength = 4096
@@ -61,7 +61,7 @@ public struct EventAssembler: Sendable {
     public init(pseudonymizer: Pseudonymizer, lifeDomains: Set<String> = Set(DomainCatalog.zrmLifeDomains)) {
         self.pseudonymizer = pseudonymizer
         self.lifeDomains = lifeDomains
-        lifeDomainRanks = Dictionary(uniqueKeysWithValues: lifeDomains.sorted().enumerated().map { ($1, $0) })
+        lifeDomainRanks = LifeDomainRanks(lifeDomains)
     }
 
     /// The identity, when both parts are usable, so that errors can name the event.
@@ -165,7 +165,7 @@ public struct EventAssembler: Sendable {
             for (lifeDomain, value) in raw {
                 // Built only for an error: most scores have none.
                 func field() -> String { fields.displayName(of: .zrm) + "." + lifeDomain }
-                guard let rank = lifeDomainRanks[lifeDomain] else {
+                guard let rank = lifeDomainRanks.rank(of: lifeDomain) else {
                     throw FieldProblem(field: field(), "unknown ZRM life domain; expected one of \(lifeDomains.sorted().joined(separator: ", "))")
                 }
                 let repeated = if rank < 64 {
@@ -201,7 +201,7 @@ public struct EventAssembler: Sendable {
                 urgency = parsed
             }
             let lifeDomain = try fields.string(.lifeDomain)
-            if let lifeDomain, lifeDomainRanks[lifeDomain] == nil {
+            if let lifeDomain, lifeDomainRanks.rank(of: lifeDomain) == nil {
                 throw FieldProblem(field: fields.displayName(of: .lifeDomain), "unknown ZRM life domain \"\(Self.clip(lifeDomain))\"")
             }
             let dependsOn = try fields.stringList(.dependsOn) ?? []
@@ -272,5 +272,48 @@ public struct EventAssembler: Sendable {
     /// Echoes at most 64 characters of bad input, so an error line stays readable.
     static func clip(_ text: String) -> String {
         text.count <= 64 ? text : String(text.prefix(61)) + "..."
+    }
+}
+
+/// The configured life domains' places in `String` order. Every ZRM score and every referral's
+/// life domain is looked up here, so a handful of names are compared by their first eight bytes,
+/// then whole, which is cheaper than hashing. Equal bytes are an equal `String`; for
+/// anything the bytes do not find (a name written in another Unicode normal form), and for long
+/// lists, a dictionary gives `String`'s own answer.
+struct LifeDomainRanks: Sendable {
+    private struct Entry: Sendable {
+        var head: UInt64
+        var bytes: [UInt8]
+        var rank: Int
+    }
+
+    private static let longestScanned = 32
+    private let entries: [Entry]
+    private let byName: [String: Int]
+
+    init(_ lifeDomains: Set<String>) {
+        let sorted = lifeDomains.sorted()
+        byName = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
+        entries = sorted.count > Self.longestScanned ? [] : sorted.enumerated().map { rank, name in
+            let bytes = Array(name.utf8)
+            return Entry(head: bytes.withUnsafeBufferPointer(Self.head), bytes: bytes, rank: rank)
+        }
+    }
+
+    func rank(of name: String) -> Int? {
+        var name = name
+        let found = name.withUTF8 { wanted -> Int? in
+            let head = Self.head(wanted)
+            let entry = entries.first { $0.head == head && $0.bytes.withUnsafeBufferPointer { sameBytes($0, wanted) } }
+            return entry?.rank
+        }
+        return found ?? byName[name]
+    }
+
+    /// The first eight bytes (fewer, zero-filled, for a shorter name).
+    private static func head(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var head: UInt64 = 0
+        for index in 0..<min(8, bytes.count) { head |= UInt64(bytes[index]) << (8 * UInt64(index)) }
+        return head
     }
 }

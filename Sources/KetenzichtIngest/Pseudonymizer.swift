@@ -6,12 +6,20 @@ import Foundation
 /// pseudonym cannot be linked back to the BSN, and with it every event about one person lands on
 /// one case.
 public struct Pseudonymizer: Sendable {
-    // Kept as bytes: Crypto's SymmetricKey is not Sendable, and a key is cheap to rebuild.
-    private let keyBytes: [UInt8]
+    private let keyed: KeyedHash
 
     public init(keyBytes: [UInt8]) {
         precondition(keyBytes.count >= 32, "a pseudonymisation key has at least 256 bits")
-        self.keyBytes = keyBytes
+        keyed = KeyedHash(HMAC<SHA256>(key: SymmetricKey(data: keyBytes)))
+    }
+
+    /// HMAC with the key already mixed in (the padded key's two hash blocks), copied for each
+    /// text: setting it up afresh, with its allocations, cost three times the text's own hashing.
+    /// Crypto's types are not `Sendable`; this one is never changed after `init`, and a copy that
+    /// is fed copies the hash states before it writes them.
+    private final class KeyedHash: @unchecked Sendable {
+        let prepared: HMAC<SHA256>
+        init(_ prepared: HMAC<SHA256>) { self.prepared = prepared }
     }
 
     public func caseID(forBSN bsn: String, field: String = "bsn") throws(FieldProblem) -> String {
@@ -27,7 +35,10 @@ public struct Pseudonymizer: Sendable {
 
     /// The first 128 bits of HMAC-SHA256(key, text) in hex: what a pseudonym is made of.
     public func keyedDigest(of text: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: SymmetricKey(data: keyBytes))
+        var authenticator = keyed.prepared
+        var text = text
+        text.withUTF8 { authenticator.update(data: UnsafeRawBufferPointer($0)) }
+        let mac = authenticator.finalize()
         let digits = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 32) { hex in
             for (index, byte) in mac.prefix(16).enumerated() {

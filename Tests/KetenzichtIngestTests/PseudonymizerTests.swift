@@ -28,6 +28,31 @@ import Testing
         }
     }
 
+    /// SPEC §4's pseudonym is the first 128 bits of HMAC-SHA256 in hex. The expected values are
+    /// Python's (`hmac.new(key, bsn.encode(), hashlib.sha256).hexdigest()[:32]`), for a
+    /// 32-byte key and a 40-byte one. Asked in turn and from several threads at once, because
+    /// every call starts from one prepared HMAC and must leave it as it was.
+    @Test func pseudonymsAreHMACSHA256AsAnyToolComputesIt() async throws {
+        let longKey = Pseudonymizer(keyBytes: Array(0..<40))
+        let expected = [
+            "111222333": "p-970342ed2de60ad29f4b0bf9de7f0fe3",
+            "123456782": "p-2c17a36db8c809061198fc577ba57c1d",
+        ]
+        for _ in 0..<3 {
+            for (bsn, pseudonym) in expected { #expect(try pseudonymizer.caseID(forBSN: bsn) == pseudonym) }
+            #expect(try longKey.caseID(forBSN: "111222333") == "p-7bee9949fc38189aaf2f7736d0a6c021")
+        }
+        #expect(pseudonymizer.keyedDigest(of: "") == "9dac6a74401b46ed9b489d0e19d68d1b")
+        let shared = pseudonymizer
+        let answers = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<500).map { shared.keyedDigest(of: $0.isMultiple(of: 2) ? "111222333" : "123456782") } }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(Set(answers) == ["970342ed2de60ad29f4b0bf9de7f0fe3", "2c17a36db8c809061198fc577ba57c1d"])
+    }
+
     @Test func keyDecidesThePseudonym() throws {
         let other = Pseudonymizer(keyBytes: Array(repeating: 8, count: 32))
         #expect(try other.caseID(forBSN: "111222333") != pseudonymizer.caseID(forBSN: "111222333"))
