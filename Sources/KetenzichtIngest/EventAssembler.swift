@@ -260,13 +260,34 @@ public struct EventAssembler: Sendable {
         // gives contiguous bytes for every string, the short ones held inline included (the
         // UTF-8 view does not, and iterating it cost ~3% of an XML decode).
         var bytes = value
-        let (count, hasControl) = bytes.withUTF8 { utf8 in (utf8.count, utf8.contains { $0 < 0x20 || $0 == 0x7f }) }
+        let (count, hasControl) = bytes.withUTF8 { utf8 in (utf8.count, containsControlCharacter(utf8)) }
         guard count > 0 else { throw FieldProblem(field: field(), "empty") }
         guard count <= maxIdentifierLength else {
             throw FieldProblem(field: field(), "longer than \(maxIdentifierLength) bytes")
         }
         guard !hasControl else { throw FieldProblem(field: field(), "contains control characters") }
         return value
+    }
+
+    /// Whether any byte is below 0x20 or is 0x7F, eight bytes at a time: every id, source and
+    /// party of every event is checked. A word has a byte below n (n ≤ 128) exactly when
+    /// `(word - n·0x0101…) & ~word & 0x8080…` is not zero, and a byte equal to 0x7F when the
+    /// same test for n = 1 finds a zero byte in `word ^ 0x7F7F…`.
+    static func containsControlCharacter(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let deleted = word ^ (0x7F &* ones)
+            if (word &- 0x20 &* ones) & ~word & highBits != 0 || (deleted &- ones) & ~deleted & highBits != 0 { return true }
+            index += 8
+        }
+        while index < bytes.count {
+            if bytes[index] < 0x20 || bytes[index] == 0x7F { return true }
+            index += 1
+        }
+        return false
     }
 
     /// Echoes at most 64 characters of bad input, so an error line stays readable.
