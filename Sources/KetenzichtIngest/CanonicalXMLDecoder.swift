@@ -35,22 +35,12 @@ public struct CanonicalXMLDecoder: EventDecoder, Sendable {
 
     static let schemaInstanceNamespace = "http://www.w3.org/2001/XMLSchema-instance"
 
-    /// The event type of an element of the exchange namespace; a switch, so no hashing per event.
+    /// The event type of an element of the exchange namespace (the copy's name; the scanner's
+    /// elements carry their `ExchangeName` as a tag).
     static func eventType(ofElement name: String) -> EventType? {
-        switch name {
-        case "party": .partyRegistered
-        case "assessment": .caseAssessed
-        case "referral": .referralCreated
-        case "accepted": .referralAccepted
-        case "started": .referralStarted
-        case "completed": .referralCompleted
-        case "rejected": .referralRejected
-        case "withdrawn": .referralWithdrawn
-        case "regie": .regieAssigned
-        default: nil
-        }
+        var name = name
+        return name.withUTF8 { ExchangeName($0)?.eventType }
     }
-
 
     static let elementNames = "party, assessment, referral, accepted, started, completed, rejected, withdrawn, regie"
 

@@ -39,8 +39,8 @@ public final class ScannedElement {
         @usableFromInline var childCount: Int32 = 0
         @usableFromInline var firstAttribute: Int32
         @usableFromInline var attributeCount: Int32 = 0
-        /// A bit for each tag below 64 among the attributes' tags, and the top bit for any
-        /// higher one: most lookups of an absent attribute end here.
+        /// A bit for each of the attributes' tags below 63, and the top bit for any other: most
+        /// lookups of an absent attribute end here.
         @usableFromInline var attributeTagBits: UInt64 = 0
         @usableFromInline var textLength: Int = 0
         @usableFromInline var runCount: Int32 = 0
@@ -50,8 +50,6 @@ public final class ScannedElement {
     struct Attribute {
         @usableFromInline var name: UnsafePointer<UInt8>
         @usableFromInline var nameLength: Int
-        /// `untagged` for an attribute in a namespace: tags name attributes in none.
-        @usableFromInline var nameTag: Int16
         @usableFromInline var namespaceURI: UnsafePointer<UInt8>?
         @usableFromInline var namespaceLength: Int
         @usableFromInline var start: Int
@@ -75,7 +73,8 @@ public final class ScannedElement {
     struct Storage {
         @usableFromInline var nodes = RawList<Node>(capacity: 16)
         @usableFromInline var attributes = RawList<Attribute>(capacity: 32)
-        /// The attributes' tags again, side by side, for lookups.
+        /// The attributes' tags, in the order of `attributes`: `untagged` for an attribute in a
+        /// namespace (tags name attributes in none).
         @usableFromInline var attributeTags = RawList<Int16>(capacity: 32)
         @usableFromInline var runs = RawList<Run>(capacity: 16)
         @usableFromInline var open = RawList<Int32>(capacity: 8)
@@ -188,7 +187,7 @@ public final class ScannedElement {
         let (nameLength, nameTag) = storage.pointee.names.lengthAndTag(of: name)
         let tag = namespaceURI == nil ? nameTag : ScannedElement.untagged
         storage.pointee.attributes.append(Attribute(
-            name: name, nameLength: nameLength, nameTag: tag,
+            name: name, nameLength: nameLength,
             namespaceURI: namespaceURI, namespaceLength: namespaceURI.map(byteLength) ?? 0,
             start: start, end: storage.pointee.bytes.count
         ))
@@ -316,10 +315,11 @@ public struct ScannedNode {
 
     @inlinable
     public func attribute(at position: Int) -> ScannedAttribute {
-        let attribute = storage.pointee.attributes.base[Int(node.firstAttribute) + position]
+        let index = Int(node.firstAttribute) + position
+        let attribute = storage.pointee.attributes.base[index]
         return ScannedAttribute(
             localName: UnsafeBufferPointer(start: attribute.name, count: attribute.nameLength),
-            nameTag: attribute.nameTag,
+            nameTag: storage.pointee.attributeTags.base[index],
             namespaceURI: attribute.namespaceURI.map { UnsafeBufferPointer(start: $0, count: attribute.namespaceLength) },
             value: storage.pointee.bytes.buffer(attribute.start, attribute.end)
         )
