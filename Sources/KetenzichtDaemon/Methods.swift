@@ -75,6 +75,33 @@ public final class MethodTable: Sendable {
         self.hooks = hooks
     }
 
+    /// The answer line to one request line, or nil for a notification: parsed, dispatched
+    /// (`handle`) and answered as JSON-RPC. The socket server serves every line through here, and
+    /// so does the fuzz target `fuzz-rpc-dispatch`.
+    public func answer(_ line: [UInt8], caller: Caller) async -> String? {
+        switch await Self.parse(line) {
+        case .failure(let parseFailure):
+            return JSONRPC.response(id: parseFailure.id, failure: parseFailure.failure)
+        case .success(let request):
+            let result = await handle(request, caller: caller)
+            guard request.id != nil else { return nil }
+            switch result {
+            case .success(let value): return JSONRPC.response(id: request.id, result: value)
+            case .failure(let failure): return JSONRPC.response(id: request.id, failure: failure)
+            }
+        }
+    }
+
+    /// A long line (an `ingest` with its events inline) takes milliseconds to parse: that happens
+    /// on a background-priority thread, so that it never holds one of the few cooperative threads
+    /// or a core that a short query is waiting for.
+    private static func parse(_ line: [UInt8]) async -> Result<JSONRPC.Request, JSONRPC.ParseFailure> {
+        guard line.count > 64 << 10 else { return JSONRPC.parse(line) }
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: JSONRPC.parse(line)) }
+        }
+    }
+
     /// Answers one request; the caller writes the answer in request order.
     public func handle(_ request: JSONRPC.Request, caller: Caller) async -> Result<JSONValue, JSONRPC.Failure> {
         let started = ContinuousClock.now

@@ -375,16 +375,6 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// A long line (an `ingest` with its events inline) takes milliseconds to parse: that happens
-    /// on a background-priority thread, so that it never holds one of the few cooperative threads
-    /// or a core that a short query is waiting for.
-    private static func parse(_ bytes: [UInt8]) async -> Result<JSONRPC.Request, JSONRPC.ParseFailure> {
-        guard bytes.count > 64 << 10 else { return JSONRPC.parse(bytes) }
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: JSONRPC.parse(bytes)) }
-        }
-    }
-
     private func enqueue(_ bytes: [UInt8], context: ChannelHandlerContext) {
         pending += 1
         pendingBytes += bytes.count
@@ -404,7 +394,7 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             let methods = handler.methods
             let answer = eventLoop.makePromise(of: String?.self)
             Task(executorPreference: RequestExecutor.shared) { () -> Void in
-                answer.succeed(await Self.answer(bytes, methods: methods, caller: caller))
+                answer.succeed(await methods.answer(bytes, caller: caller))
             }
             return answer.futureResult
         }.map { (line: String?) in
@@ -418,21 +408,6 @@ final class RPCConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         // On every outcome, a failed link of the chain included: shutdown waits for this count.
         let inFlight = inFlight
         tail?.whenComplete { _ in inFlight.end() }
-    }
-
-    /// The answer line to one request line, or nil for a notification.
-    private static func answer(_ bytes: [UInt8], methods: MethodTable, caller: MethodTable.Caller) async -> String? {
-        switch await parse(bytes) {
-        case .failure(let parseFailure):
-            return JSONRPC.response(id: parseFailure.id, failure: parseFailure.failure)
-        case .success(let request):
-            let result = await methods.handle(request, caller: caller)
-            guard request.id != nil else { return nil }
-            switch result {
-            case .success(let value): return JSONRPC.response(id: request.id, result: value)
-            case .failure(let failure): return JSONRPC.response(id: request.id, failure: failure)
-            }
-        }
     }
 
     /// Succeeds once the client has taken enough of the earlier answers (below the high-water

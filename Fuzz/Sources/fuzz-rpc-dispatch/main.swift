@@ -45,25 +45,18 @@ let methods: MethodTable = {
 /// refused (so nothing ingests, reloads or shuts down).
 let caller = MethodTable.Caller(uid: 1000, gid: 1000, pid: 1, level: .read, send: { _ in }, onClose: { _ in })
 
-/// One request line as the socket server handles it (SocketServer.channelRead): parse, dispatch,
-/// answer. The answer must be one line of valid JSON.
+/// One request line as the socket server answers it (`MethodTable.answer`, which
+/// SocketServer calls for every line). An answer, when there is one (a notification has none),
+/// must be one line of valid JSON.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDispatch(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let line = Array(UnsafeRawBufferPointer(start: start, count: count))
-    switch JSONRPC.parse(line) {
-    case .failure(let refused):
-        checkAnswer(JSONRPC.response(id: refused.id, failure: refused.failure))
-    case .success(let request):
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            switch await methods.handle(request, caller: caller) {
-            case .success(let value): checkAnswer(JSONRPC.response(id: request.id, result: value))
-            case .failure(let failure): checkAnswer(JSONRPC.response(id: request.id, failure: failure))
-            }
-            done.signal()
-        }
-        done.wait()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        if let answer = await methods.answer(line, caller: caller) { checkAnswer(answer) }
+        done.signal()
     }
+    done.wait()
     return 0
 }
 
