@@ -274,10 +274,11 @@ public enum TimestampError: Error, Equatable, Sendable, CustomStringConvertible 
 }
 
 /// Proleptic Gregorian calendar arithmetic (Howard Hinnant's days-from-civil algorithms).
-enum CivilDate {
+public enum CivilDate {
     static func isLeap(_ year: Int64) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
-    static func daysInMonth(year: Int64, month: Int64) -> Int64 {
+    /// Also the exchange XSD check's (`ExchangeValidation.isPlainDateTime`): one calendar rule.
+    public static func daysInMonth(year: Int64, month: Int64) -> Int64 {
         switch month {
         case 2: isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: 30

@@ -207,13 +207,7 @@ enum ExchangeValidation {
         let year = number(0, 4), month = number(5, 2), day = number(8, 2)
         let hour = number(11, 2), minute = number(14, 2), second = number(17, 2)
         guard notDigits == 0, year >= 1000, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59 else { return false }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let monthDays = switch month {
-        case 2: leap ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-        guard day >= 1, day <= monthDays else { return false }
+        guard day >= 1, day <= CivilDate.daysInMonth(year: Int64(year), month: Int64(month)) else { return false }
         var index = 19
         if index < bytes.count, bytes[index] == 0x2E {
             index += 1
