@@ -331,10 +331,10 @@ struct LifeDomainRanks: Sendable {
         return found ?? byName[name]
     }
 
-    /// The first eight bytes (fewer, zero-filled, for a shorter name).
+    /// The first eight bytes (fewer, zero-filled, for a shorter name), as the JSON scanner keys
+    /// its members.
     private static func head(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var head: UInt64 = 0
-        for index in 0..<min(8, bytes.count) { head |= UInt64(bytes[index]) << (8 * UInt64(index)) }
-        return head
+        guard let base = bytes.baseAddress else { return 0 }
+        return bytePrefix(base, count: bytes.count, readable: bytes.count)
     }
 }
